@@ -1,0 +1,221 @@
+/**
+ * The Codex credential document (`$CODEX_HOME/auth.json`, or the keyring secret), byte-compatible
+ * with the Codex CLI: same keys, same key order, same pretty-printing (2 spaces, no trailing
+ * newline) for the file and compact JSON for the keyring. Fields this version does not know are
+ * kept, in order, when a document is rewritten.
+ *
+ * @since 0.1.0
+ */
+import { Redacted, Result, Schema } from "effect"
+import { CorruptCredentials } from "./Errors.ts"
+import { parseClaims, type TokenClaims } from "./Jwt.ts"
+
+/** Where ChatGPT tokens came from, so refresh and revoke go back to the same issuer (Codex ≥ 0.169). */
+export interface OAuthProvenance {
+  readonly issuer: string
+  readonly clientId: string
+}
+
+export interface TokenData {
+  /** Raw ID token (JWT). */
+  readonly idToken: Redacted.Redacted<string>
+  readonly accessToken: Redacted.Redacted<string>
+  readonly refreshToken: Redacted.Redacted<string>
+  /** `undefined`: key absent; `null`: key present with null. */
+  readonly accountId: string | null | undefined
+  /** Keys of `tokens` other than the four above (e.g. `oauth_provenance`, `login_owner_id`), in order. */
+  readonly extra: Readonly<Record<string, unknown>>
+}
+
+export interface AuthDocument {
+  /** `apikey`, `chatgpt`, or whatever a newer Codex wrote; `undefined` when absent. */
+  readonly authMode: string | undefined
+  readonly apiKey: Redacted.Redacted<string> | undefined
+  readonly tokens: TokenData | undefined
+  /** RFC 3339 text as stored. */
+  readonly lastRefresh: string | undefined
+  /** Top-level keys other than the four above, in order (e.g. `agent_identity`). */
+  readonly extra: Readonly<Record<string, unknown>>
+}
+
+export type AuthMode = "apikey" | "chatgpt"
+
+const NullableString = Schema.optionalKey(Schema.NullOr(Schema.String))
+
+const TokensWire = Schema.Struct({
+  id_token: Schema.String,
+  access_token: Schema.String,
+  refresh_token: Schema.String,
+  account_id: NullableString
+})
+
+const DocumentWire = Schema.Struct({
+  auth_mode: NullableString,
+  OPENAI_API_KEY: NullableString,
+  tokens: Schema.optionalKey(Schema.NullOr(Schema.Unknown)),
+  last_refresh: NullableString
+})
+
+const TOP_KEYS = new Set(["auth_mode", "OPENAI_API_KEY", "tokens", "last_refresh"])
+const TOKEN_KEYS = new Set(["id_token", "access_token", "refresh_token", "account_id"])
+
+const isPlainObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const extraOf = (obj: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(obj)) if (!known.has(k)) out[k] = v
+  return out
+}
+
+const decodeDoc = Schema.decodeUnknownResult(DocumentWire, { errors: "first" })
+const decodeTokens = Schema.decodeUnknownResult(TokensWire, { errors: "first" })
+
+const issueText = (e: Schema.SchemaError): string => {
+  const text = String(e.message ?? e)
+  // Schema messages can quote the offending value; cap what we show and never echo long strings.
+  return text.replace(/"[^"]{24,}"/g, '"…"').split("\n").slice(0, 3).join(" ").slice(0, 300)
+}
+
+/** Parses a document from its JSON value. `location` names the file or keyring entry for messages. */
+export const fromJsonValue = (value: unknown, location: string): Result.Result<AuthDocument, CorruptCredentials> => {
+  if (!isPlainObject(value)) {
+    return Result.fail(new CorruptCredentials({ location, detail: "expected a JSON object" }))
+  }
+  const top = decodeDoc(value)
+  if (Result.isFailure(top)) return Result.fail(new CorruptCredentials({ location, detail: issueText(top.failure) }))
+  let tokens: TokenData | undefined
+  const rawTokens = value["tokens"]
+  if (rawTokens !== undefined && rawTokens !== null) {
+    if (!isPlainObject(rawTokens)) {
+      return Result.fail(new CorruptCredentials({ location, detail: "`tokens` must be an object" }))
+    }
+    const t = decodeTokens(rawTokens)
+    if (Result.isFailure(t)) {
+      return Result.fail(new CorruptCredentials({ location, detail: `in \`tokens\`: ${issueText(t.failure)}` }))
+    }
+    tokens = {
+      idToken: Redacted.make(t.success.id_token),
+      accessToken: Redacted.make(t.success.access_token),
+      refreshToken: Redacted.make(t.success.refresh_token),
+      accountId: "account_id" in rawTokens ? (t.success.account_id ?? null) : undefined,
+      extra: extraOf(rawTokens, TOKEN_KEYS)
+    }
+  }
+  const apiKey = top.success.OPENAI_API_KEY
+  return Result.succeed({
+    authMode: top.success.auth_mode ?? undefined,
+    apiKey: typeof apiKey === "string" ? Redacted.make(apiKey) : undefined,
+    tokens,
+    lastRefresh: top.success.last_refresh ?? undefined,
+    extra: extraOf(value, TOP_KEYS)
+  })
+}
+
+/** Parses JSON text (auth.json contents or the keyring secret). */
+export const parse = (text: string, location: string): Result.Result<AuthDocument, CorruptCredentials> => {
+  if (text.trim().length === 0) {
+    return Result.fail(new CorruptCredentials({ location, detail: "the file is empty" }))
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (e) {
+    const m = e instanceof SyntaxError ? e.message.replace(/"[^"]*"/g, "…").slice(0, 160) : "invalid JSON"
+    return Result.fail(new CorruptCredentials({ location, detail: `not valid JSON (${m})` }))
+  }
+  return fromJsonValue(value, location)
+}
+
+/** The JSON value Codex writes, with keys in Codex's order followed by preserved unknown keys. */
+export const toJsonValue = (doc: AuthDocument): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  if (doc.authMode !== undefined) out["auth_mode"] = doc.authMode
+  out["OPENAI_API_KEY"] = doc.apiKey === undefined ? null : Redacted.value(doc.apiKey)
+  if (doc.tokens !== undefined) {
+    const t: Record<string, unknown> = {
+      id_token: Redacted.value(doc.tokens.idToken),
+      access_token: Redacted.value(doc.tokens.accessToken),
+      refresh_token: Redacted.value(doc.tokens.refreshToken)
+    }
+    if (doc.tokens.accountId !== undefined) t["account_id"] = doc.tokens.accountId
+    for (const [k, v] of Object.entries(doc.tokens.extra)) if (!TOKEN_KEYS.has(k)) t[k] = v
+    out["tokens"] = t
+  }
+  if (doc.lastRefresh !== undefined) out["last_refresh"] = doc.lastRefresh
+  for (const [k, v] of Object.entries(doc.extra)) if (!TOP_KEYS.has(k)) out[k] = v
+  return out
+}
+
+/** auth.json text: pretty-printed with two spaces and no trailing newline, as Codex writes it. */
+export const toFileText = (doc: AuthDocument): string => JSON.stringify(toJsonValue(doc), null, 2)
+
+/** The keyring secret: compact JSON, as Codex stores it. */
+export const toCompactText = (doc: AuthDocument): string => JSON.stringify(toJsonValue(doc))
+
+/** Builds an API-key document exactly as `codex login --with-api-key` does. */
+export const fromApiKey = (apiKey: Redacted.Redacted<string>): AuthDocument => ({
+  authMode: "apikey",
+  apiKey,
+  tokens: undefined,
+  lastRefresh: undefined,
+  extra: {}
+})
+
+/** Builds a ChatGPT document as Codex does after a login. */
+export const fromChatGptTokens = (options: {
+  readonly idToken: Redacted.Redacted<string>
+  readonly accessToken: Redacted.Redacted<string>
+  readonly refreshToken: Redacted.Redacted<string>
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  readonly provenance?: OAuthProvenance | undefined
+  readonly now: Date
+}): AuthDocument => {
+  const claims = Result.getOrUndefined(parseClaims(Redacted.value(options.idToken)))
+  const extra: Record<string, unknown> = {}
+  if (options.provenance !== undefined) {
+    extra["oauth_provenance"] = { issuer: options.provenance.issuer, client_id: options.provenance.clientId }
+  }
+  return {
+    authMode: "chatgpt",
+    apiKey: options.apiKey,
+    tokens: {
+      idToken: options.idToken,
+      accessToken: options.accessToken,
+      refreshToken: options.refreshToken,
+      accountId: claims?.accountId ?? null,
+      extra
+    },
+    lastRefresh: options.now.toISOString(),
+    extra: {}
+  }
+}
+
+/**
+ * The effective mode, as Codex resolves it: an explicit `auth_mode` wins; otherwise tokens mean
+ * ChatGPT and a bare key means API key.
+ */
+export const modeOf = (doc: AuthDocument): AuthMode | undefined => {
+  if (doc.authMode === "apikey") return "apikey"
+  if (doc.authMode === "chatgpt" || doc.authMode === "chatgptAuthTokens") return "chatgpt"
+  if (doc.tokens !== undefined) return "chatgpt"
+  if (doc.apiKey !== undefined) return "apikey"
+  return undefined
+}
+
+/** ID-token claims of a ChatGPT document, if it has parseable tokens. */
+export const claimsOf = (doc: AuthDocument): TokenClaims | undefined =>
+  doc.tokens === undefined ? undefined : Result.getOrUndefined(parseClaims(Redacted.value(doc.tokens.idToken)))
+
+/** The `oauth_provenance` of a ChatGPT document, if present and well-formed. */
+export const provenanceOf = (doc: AuthDocument): OAuthProvenance | undefined => {
+  const p = doc.tokens?.extra["oauth_provenance"]
+  if (!isPlainObject(p)) return undefined
+  const issuer = p["issuer"]
+  const clientId = p["client_id"]
+  return typeof issuer === "string" && typeof clientId === "string" ? { issuer, clientId } : undefined
+}
+
+/** Masks an API key the way Codex prints it: first 8 chars, `***`, last 5. */
+export const maskApiKey = (key: string): string =>
+  key.length <= 13 ? "***" : `${key.slice(0, 8)}***${key.slice(-5)}`

@@ -1,0 +1,207 @@
+/**
+ * Tagged errors that reach users. Each carries a one-line message (what happened, naming the file,
+ * variable or rule involved), an optional hint (the next step) and an exit code. Messages never
+ * contain secrets: callers pass file paths, variable names and error codes, never token values.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { ExitCode } from "./ExitCode.ts"
+
+/** Implemented by every error meant for a person. */
+export interface UserFacing {
+  readonly userMessage: string
+  readonly hint: string | undefined
+  readonly exitCode: ExitCode
+}
+
+export const isUserFacing = (u: unknown): u is UserFacing =>
+  typeof u === "object" && u !== null && "userMessage" in u && "exitCode" in u
+
+export class NotLoggedIn extends Schema.TaggedError<NotLoggedIn>()("NotLoggedIn", {}) implements UserFacing {
+  get userMessage() {
+    return "Not logged in"
+  }
+  get hint() {
+    return "Run `codex-auth login` (ChatGPT) or `printenv OPENAI_API_KEY | codex-auth login --with-api-key`."
+  }
+  readonly exitCode = ExitCode.NotLoggedIn
+  override get message() {
+    return this.userMessage
+  }
+}
+
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  detail: Schema.String,
+  suggestion: Schema.optionalKey(Schema.String)
+}) implements UserFacing {
+  get userMessage() {
+    return this.detail
+  }
+  get hint() {
+    return this.suggestion
+  }
+  readonly exitCode = ExitCode.Usage
+  override get message() {
+    return this.detail
+  }
+}
+
+/** What a store was doing when it failed. */
+export const StorageOperation = Schema.Literals(["read", "write", "delete", "lock", "permissions"])
+export type StorageOperation = typeof StorageOperation.Type
+
+export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
+  backend: Schema.Literals(["file", "keyring", "memory", "auto"]),
+  operation: StorageOperation,
+  /** File path or keyring entry description; never a secret. */
+  location: Schema.String,
+  detail: Schema.String,
+  suggestion: Schema.optionalKey(Schema.String)
+}) implements UserFacing {
+  get userMessage() {
+    return `Could not ${this.operation} credentials (${this.backend}: ${this.location}): ${this.detail}`
+  }
+  get hint() {
+    return this.suggestion
+  }
+  readonly exitCode = ExitCode.Storage
+  override get message() {
+    return this.userMessage
+  }
+}
+
+/** auth.json (or the keyring secret) exists but is not a Codex credential document. */
+export class CorruptCredentials extends Schema.TaggedError<CorruptCredentials>()("CorruptCredentials", {
+  location: Schema.String,
+  detail: Schema.String
+}) implements UserFacing {
+  get userMessage() {
+    return `Stored credentials at ${this.location} are unreadable: ${this.detail}. The file was left untouched.`
+  }
+  get hint() {
+    return "Inspect or move the file aside, then sign in again with `codex-auth login`."
+  }
+  readonly exitCode = ExitCode.Storage
+  override get message() {
+    return this.userMessage
+  }
+}
+
+/** The refresh token is dead for good: the user must sign in again. */
+export class ReauthRequired extends Schema.TaggedError<ReauthRequired>()("ReauthRequired", {
+  /** Issuer error code, e.g. `refresh_token_reused`, or `http_401`. */
+  reason: Schema.String
+}) implements UserFacing {
+  get userMessage() {
+    const why: Record<string, string> = {
+      refresh_token_expired: "your refresh token has expired",
+      refresh_token_reused: "your refresh token was already used (the session was revoked by the issuer)",
+      refresh_token_invalidated: "your refresh token was revoked",
+      http_401: "the issuer rejected your refresh token"
+    }
+    return `Your ChatGPT session has ended: ${why[this.reason] ?? this.reason}.`
+  }
+  get hint() {
+    return "Sign in again with `codex-auth login`."
+  }
+  readonly exitCode = ExitCode.ReauthRequired
+  override get message() {
+    return this.userMessage
+  }
+}
+
+export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("PolicyViolation", {
+  /** e.g. `forced_login_method`, `forced_chatgpt_workspace_id`. */
+  rule: Schema.String,
+  /** The file (or `-c` override) the rule came from. */
+  source: Schema.String,
+  detail: Schema.String,
+  loggedOut: Schema.Boolean
+}) implements UserFacing {
+  get userMessage() {
+    return `${this.detail} (${this.rule}, set in ${this.source})${this.loggedOut ? "; stored credentials were logged out" : ""}.`
+  }
+  get hint() {
+    return this.loggedOut
+      ? "Sign in again with a method and workspace the policy allows, or ask your administrator."
+      : "Use a method and workspace the policy allows, or ask your administrator."
+  }
+  readonly exitCode = ExitCode.PolicyViolation
+  override get message() {
+    return this.userMessage
+  }
+}
+
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  file: Schema.String,
+  line: Schema.optionalKey(Schema.Number),
+  key: Schema.optionalKey(Schema.String),
+  detail: Schema.String
+}) implements UserFacing {
+  get userMessage() {
+    const where = `${this.file}${this.line !== undefined ? `:${this.line}` : ""}`
+    return `Invalid configuration in ${where}${this.key !== undefined ? ` (key ${this.key})` : ""}: ${this.detail}`
+  }
+  get hint() {
+    return "Fix or remove the value; codex-auth never falls back to a default for an invalid setting."
+  }
+  readonly exitCode = ExitCode.Config
+  override get message() {
+    return this.userMessage
+  }
+}
+
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+  /** What we were talking to, e.g. `POST https://auth.openai.com/oauth/token` (never with secrets). */
+  target: Schema.String,
+  detail: Schema.String,
+  suggestion: Schema.optionalKey(Schema.String)
+}) implements UserFacing {
+  get userMessage() {
+    return `Network error talking to ${this.target}: ${this.detail}`
+  }
+  get hint() {
+    return this.suggestion
+  }
+  readonly exitCode = ExitCode.Network
+  override get message() {
+    return this.userMessage
+  }
+}
+
+export class TlsConfigError extends Schema.TaggedError<TlsConfigError>()("TlsConfigError", {
+  /** `CODEX_CA_CERTIFICATE` or `SSL_CERT_FILE`. */
+  variable: Schema.String,
+  path: Schema.String,
+  detail: Schema.String
+}) implements UserFacing {
+  get userMessage() {
+    return `The CA bundle ${this.path} (from ${this.variable}) cannot be used: ${this.detail}`
+  }
+  get hint() {
+    return `Point ${this.variable} at a readable PEM file with at least one CERTIFICATE block, or unset it. Run \`codex-auth doctor\` for details.`
+  }
+  readonly exitCode = ExitCode.Network
+  override get message() {
+    return this.userMessage
+  }
+}
+
+export class LoginFailed extends Schema.TaggedError<LoginFailed>()("LoginFailed", {
+  /** Stable machine code: access_denied, missing_codex_entitlement, timeout, port_in_use, device_code_expired, device_auth_disabled, state_mismatch, ... */
+  code: Schema.String,
+  detail: Schema.String,
+  suggestion: Schema.optionalKey(Schema.String)
+}) implements UserFacing {
+  get userMessage() {
+    return `Sign-in failed: ${this.detail}`
+  }
+  get hint() {
+    return this.suggestion
+  }
+  readonly exitCode = ExitCode.LoginFailed
+  override get message() {
+    return this.userMessage
+  }
+}

@@ -1,0 +1,7 @@
+export * as AuthDotJson from "./AuthDotJson.ts"
+export * as AuthPolicy from "./AuthPolicy.ts"
+export * as CredentialStore from "./CredentialStore.ts"
+export * as Errors from "./Errors.ts"
+export * as ExitCode from "./ExitCode.ts"
+export * as Jwt from "./Jwt.ts"
+export * as RefreshTransport from "./RefreshTransport.ts"
