@@ -1,0 +1,230 @@
+/**
+ * The file backend: `$CODEX_HOME/auth.json`, written the way a credential file should be:
+ * the directory is created 0700; each save writes a temp file created 0600 with `O_EXCL`,
+ * fsyncs it, renames it over auth.json and fsyncs the directory, all while holding the
+ * cross-process lock `auth.json.lock`. Readers never see a torn file. A file with a wider mode is
+ * repaired to 0600 on read, with a warning. A corrupt file is reported and left untouched.
+ *
+ * Symlinks: a symlinked CODEX_HOME is followed. A symlinked auth.json is followed too: the new
+ * document is written atomically next to the link's target, and the link is kept.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { basename, dirname, join } from "node:path"
+import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
+import { Context, Effect, Layer, Option, Result, Semaphore } from "effect"
+import * as FileLock from "./FileLock.ts"
+
+/** Set while the current fiber holds the credential lock, so nested `withLock`/`save` don't deadlock. */
+export const LockHeld = Context.Reference<boolean>("@codex-auth/storage/LockHeld", { defaultValue: () => false })
+
+export interface FileStoreOptions {
+  readonly codexHome: string
+  /** How long to wait for the cross-process lock. Default 30 s. */
+  readonly lockTimeoutMs?: number
+}
+
+const errnoText = (e: unknown): string => {
+  const err = e as NodeJS.ErrnoException
+  switch (err?.code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied"
+    case "ENOSPC":
+      return "no space left on the device"
+    case "EROFS":
+      return "the file system is read-only"
+    case "ENOTDIR":
+      return "a path component is not a directory"
+    case "EISDIR":
+      return "it is a directory"
+    case "ELOOP":
+      return "too many levels of symbolic links"
+    default:
+      return err?.code ?? (err instanceof Error ? err.message : String(e))
+  }
+}
+
+const hintFor = (e: unknown, path: string): string | undefined => {
+  const code = (e as NodeJS.ErrnoException)?.code
+  if (code === "EACCES" || code === "EPERM") return `Check the owner and permissions of ${path} and its directory (it should be yours, mode 0600 in a 0700 directory).`
+  if (code === "ENOSPC") return "Free some disk space and try again."
+  if (code === "EROFS") return "Point CODEX_HOME (or --codex-home) at a writable directory."
+  return undefined
+}
+
+/** Builds the file-backed `CredentialStore` shape; exported for the auto backend. */
+export const makeFileStore = (options: FileStoreOptions) =>
+  Effect.gen(function*() {
+    const home = options.codexHome
+    const authPath = join(home, "auth.json")
+    const lockPath = join(home, "auth.json.lock")
+    const lockTimeoutMs = options.lockTimeoutMs ?? 30_000
+    const local = yield* Semaphore.make(1)
+
+    const fail = (operation: Errors.StorageOperation, e: unknown, location = authPath) =>
+      new Errors.StorageError({
+        backend: "file",
+        operation,
+        location,
+        detail: errnoText(e),
+        ...(hintFor(e, location) ? { suggestion: hintFor(e, location)! } : {})
+      })
+
+    const ensureHome = Effect.try({
+      try: () => fs.mkdirSync(home, { recursive: true, mode: 0o700 }),
+      catch: (e) => fail("write", e, home)
+    })
+
+    const withLock = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
+      Effect.flatMap(Effect.service(LockHeld), (held) =>
+        held
+          ? self
+          : local.withPermits(1)(
+            Effect.scoped(
+              Effect.gen(function*() {
+                yield* ensureHome
+                yield* FileLock.acquire(lockPath, { timeoutMs: lockTimeoutMs }).pipe(
+                  Effect.mapError((e) =>
+                    e instanceof FileLock.LockTimeout
+                      ? new Errors.StorageError({
+                        backend: "file",
+                        operation: "lock",
+                        location: lockPath,
+                        detail: `another process held the credential lock for more than ${Math.round(lockTimeoutMs / 1000)} s`,
+                        suggestion: "Check for a hung codex or codex-auth process (`fuser " + lockPath + "`), then try again."
+                      })
+                      : fail("lock", e, lockPath)
+                  )
+                )
+                return yield* Effect.provideService(self, LockHeld, true)
+              })
+            )
+          ))
+
+    const readText = Effect.try({
+      try: (): Option.Option<string> => {
+        let fd: number
+        try {
+          fd = fs.openSync(authPath, fs.constants.O_RDONLY)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "ENOENT") return Option.none()
+          throw e
+        }
+        try {
+          const st = fs.fstatSync(fd)
+          if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" })
+          if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) {
+            fs.fchmodSync(fd, 0o600)
+            process.emitWarning(
+              `${authPath} was readable by others (mode ${(st.mode & 0o777).toString(8)}); its mode was repaired to 600`,
+              { code: "CODEX_AUTH_PERMISSIONS" }
+            )
+          }
+          return Option.some(fs.readFileSync(fd, "utf8"))
+        } finally {
+          fs.closeSync(fd)
+        }
+      },
+      catch: (e) => fail("read", e)
+    })
+
+    const load = Effect.flatMap(readText, (text) => {
+      if (Option.isNone(text)) return Effect.succeed(Option.none<AuthDotJson.AuthDocument>())
+      const parsed = AuthDotJson.parse(text.value, authPath)
+      return Result.isSuccess(parsed) ? Effect.succeed(Option.some(parsed.success)) : Effect.fail(parsed.failure)
+    })
+
+    const targetPath = (): string => {
+      try {
+        if (fs.lstatSync(authPath).isSymbolicLink()) return fs.realpathSync.native(authPath)
+      } catch {
+        // absent or dangling: write auth.json itself
+      }
+      return authPath
+    }
+
+    const writeAtomically = (text: string) =>
+      Effect.try({
+        try: () => {
+          const target = targetPath()
+          const dir = dirname(target)
+          const tmp = join(dir, `.${basename(target)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`)
+          const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600)
+          try {
+            fs.writeFileSync(fd, text)
+            fs.fsyncSync(fd)
+          } catch (e) {
+            fs.closeSync(fd)
+            fs.rmSync(tmp, { force: true })
+            throw e
+          }
+          fs.closeSync(fd)
+          try {
+            fs.renameSync(tmp, target)
+          } catch (e) {
+            fs.rmSync(tmp, { force: true })
+            throw e
+          }
+          const dfd = fs.openSync(dir, fs.constants.O_RDONLY)
+          try {
+            fs.fsyncSync(dfd)
+          } finally {
+            fs.closeSync(dfd)
+          }
+        },
+        catch: (e) => fail("write", e)
+      })
+
+    const save = (doc: AuthDotJson.AuthDocument) =>
+      withLock(Effect.andThen(ensureHome, writeAtomically(AuthDotJson.toFileText(doc))))
+
+    const removeFile = Effect.try({
+      try: (): boolean => {
+        try {
+          fs.unlinkSync(authPath)
+          return true
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "ENOENT") return false
+          throw e
+        }
+      },
+      catch: (e) => fail("delete", e)
+    })
+
+    const remove = withLock(removeFile).pipe(
+      Effect.map((removed): CredentialStore.RemoveReport => ({
+        removed: removed ? [authPath] : [],
+        absent: removed ? [] : [authPath],
+        failed: []
+      }))
+    )
+
+    const fingerprint = Effect.try({
+      try: () => {
+        try {
+          const st = fs.statSync(authPath, { bigint: true })
+          return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "ENOENT") return "absent"
+          throw e
+        }
+      },
+      catch: (e) => fail("read", e)
+    })
+
+    return CredentialStore.CredentialStore.of({
+      info: Effect.succeed({ mode: "file", backend: "file", location: authPath, fallbackReason: undefined }),
+      load,
+      save,
+      remove,
+      withLock,
+      fingerprint
+    })
+  })
+
+/** The file-backed `CredentialStore` for a CODEX_HOME. */
+export const layer = (options: FileStoreOptions): Layer.Layer<CredentialStore.CredentialStore> =>
+  Layer.effect(CredentialStore.CredentialStore, makeFileStore(options))
