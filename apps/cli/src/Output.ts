@@ -1,0 +1,52 @@
+/**
+ * Writing to the terminal, and turning failures into a message, a hint and an exit code.
+ * Everything for people goes to stderr except what a command exists to print (status, token).
+ *
+ * @since 0.1.0
+ */
+import { Errors, ExitCode } from "@codex-auth/core"
+import { Cause, Effect, Schema } from "effect"
+import { CliError } from "effect/cli"
+
+export const stdout = (text: string) => Effect.sync(() => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
+export const stderr = (text: string) => Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`))
+
+/** Ends the run with `code` after the command already printed all it had to say. */
+export class SilentExit extends Schema.TaggedError<SilentExit>()("SilentExit", { code: Schema.Number }) {}
+
+/** The message, hint and exit code for any failure a command can end with. */
+export const describeFailure = (error: unknown): { readonly message: string; readonly hint: string | undefined; readonly exitCode: number } => {
+  if (Errors.isUserFacing(error)) return { message: error.userMessage, hint: error.hint, exitCode: error.exitCode }
+  if (CliError.isCliError(error)) {
+    return {
+      message: error.message,
+      hint: "Run `codex-auth --help` (or `codex-auth <command> --help`) for usage.",
+      exitCode: ExitCode.ExitCode.Usage
+    }
+  }
+  return {
+    message: `unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+    hint: "This is a bug in codex-auth; please report it with the command you ran (never include tokens).",
+    exitCode: ExitCode.ExitCode.Internal
+  }
+}
+
+/** Renders a failed run on stderr and returns the exit code. */
+export const renderCause = (cause: Cause.Cause<unknown>): number => {
+  if (Cause.hasInterruptsOnly(cause)) {
+    process.stderr.write("Cancelled.\n")
+    return ExitCode.ExitCode.Interrupted
+  }
+  const error = Cause.squash(cause)
+  if (error instanceof SilentExit) return error.code
+  if (CliError.isCliError(error) && error._tag === "ShowHelp") {
+    if (error.errors.length === 0) return ExitCode.ExitCode.Ok
+    for (const e of error.errors) process.stderr.write(`error: ${e.message}\n`)
+    return ExitCode.ExitCode.Usage
+  }
+  const { exitCode, hint, message } = describeFailure(error)
+  process.stderr.write(`error: ${message}\n`)
+  if (hint !== undefined) process.stderr.write(`hint: ${hint}\n`)
+  if (process.env["CODEX_AUTH_DEBUG"] === "1" && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`)
+  return exitCode
+}

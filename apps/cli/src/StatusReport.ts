@@ -1,0 +1,164 @@
+/**
+ * The data behind `login status` and `login status --json` (schema version 1, documented in the
+ * README). Built from stored credentials without any network call and without refreshing.
+ *
+ * @since 0.1.0
+ */
+import { AuthDotJson, type AuthPolicy, type CredentialStore, Jwt } from "@codex-auth/core"
+import { Option, Redacted } from "effect"
+
+export const REFRESH_SKEW_MS = 5 * 60 * 1000
+export const MAX_REFRESH_AGE_MS = 8 * 24 * 60 * 60 * 1000
+
+export interface StatusJson {
+  readonly schema_version: 1
+  readonly logged_in: boolean
+  readonly mode: "chatgpt" | "apikey" | null
+  readonly codex_home: string
+  readonly store: {
+    readonly mode: string
+    readonly backend: string
+    readonly location: string
+    readonly fallback_reason: string | null
+  }
+  readonly account: {
+    readonly email: string | null
+    readonly plan: string | null
+    readonly account_id: string | null
+    readonly user_id: string | null
+    readonly organizations: ReadonlyArray<{ readonly id: string; readonly title: string | null; readonly role: string | null; readonly is_default: boolean }>
+  } | null
+  readonly api_key: { readonly masked: string } | null
+  readonly tokens: {
+    readonly access_token_expires_at: string | null
+    readonly id_token_expires_at: string | null
+    readonly last_refresh: string | null
+    readonly next_refresh_due: string | null
+    readonly refresh_due_now: boolean
+    readonly issuer: string | null
+  } | null
+  readonly capabilities: {
+    readonly plan: boolean
+    readonly fast_mode: boolean
+    readonly codex_cloud: boolean
+    readonly usage_billing: boolean
+  }
+  readonly env_overrides: {
+    readonly CODEX_API_KEY: boolean
+    readonly CODEX_ACCESS_TOKEN: boolean
+    readonly OPENAI_API_KEY: boolean
+  }
+  readonly policy: {
+    readonly forced_login_method: { readonly value: string; readonly source: string } | null
+    readonly forced_chatgpt_workspace_id: { readonly value: ReadonlyArray<string>; readonly source: string } | null
+    readonly device_auth_allowed: { readonly value: boolean; readonly source: string }
+  }
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString())
+const envSet = (name: string) => (process.env[name] ?? "").length > 0
+
+/** When the next proactive refresh is due: 5 minutes before the access token expires, or 8 days after the last refresh. */
+export const nextRefreshDue = (doc: AuthDotJson.AuthDocument): number | undefined => {
+  if (doc.tokens === undefined) return undefined
+  const exp = Jwt.expiryMillis(Redacted.value(doc.tokens.accessToken))
+  const last = doc.lastRefresh !== undefined ? Date.parse(doc.lastRefresh) : Number.NaN
+  const candidates = [
+    exp !== undefined ? exp - REFRESH_SKEW_MS : undefined,
+    Number.isFinite(last) ? last + MAX_REFRESH_AGE_MS : undefined
+  ].filter((n): n is number => n !== undefined)
+  return candidates.length === 0 ? undefined : Math.min(...candidates)
+}
+
+export const build = (input: {
+  readonly codexHome: string
+  readonly doc: Option.Option<AuthDotJson.AuthDocument>
+  readonly store: CredentialStore.StoreInfo
+  readonly policy: AuthPolicy.AuthPolicyShape
+  readonly now: number
+}): StatusJson => {
+  const doc = Option.getOrUndefined(input.doc)
+  const mode = doc === undefined ? undefined : AuthDotJson.modeOf(doc)
+  const claims = doc === undefined ? undefined : AuthDotJson.claimsOf(doc)
+  const due = doc === undefined ? undefined : nextRefreshDue(doc)
+  return {
+    schema_version: 1,
+    logged_in: mode !== undefined,
+    mode: mode ?? null,
+    codex_home: input.codexHome,
+    store: {
+      mode: input.store.mode,
+      backend: input.store.backend,
+      location: input.store.location,
+      fallback_reason: input.store.fallbackReason ?? null
+    },
+    account: mode === "chatgpt"
+      ? {
+        email: claims?.email ?? null,
+        plan: claims?.planType ?? null,
+        account_id: (doc?.tokens?.accountId ?? claims?.accountId) ?? null,
+        user_id: claims?.userId ?? null,
+        organizations: (claims?.organizations ?? []).map((o) => ({ id: o.id, title: o.title ?? null, role: o.role ?? null, is_default: o.isDefault }))
+      }
+      : null,
+    api_key: doc?.apiKey !== undefined ? { masked: AuthDotJson.maskApiKey(Redacted.value(doc.apiKey)) } : null,
+    tokens: mode === "chatgpt" && doc?.tokens !== undefined
+      ? {
+        access_token_expires_at: iso(Jwt.expiryMillis(Redacted.value(doc.tokens.accessToken))),
+        id_token_expires_at: iso(Jwt.expiryMillis(Redacted.value(doc.tokens.idToken))),
+        last_refresh: doc.lastRefresh ?? null,
+        next_refresh_due: iso(due),
+        refresh_due_now: due !== undefined && due <= input.now,
+        issuer: AuthDotJson.provenanceOf(doc)?.issuer ?? null
+      }
+      : null,
+    capabilities: {
+      plan: mode === "chatgpt",
+      fast_mode: mode === "chatgpt",
+      codex_cloud: mode === "chatgpt",
+      usage_billing: mode === "apikey"
+    },
+    env_overrides: {
+      CODEX_API_KEY: envSet("CODEX_API_KEY"),
+      CODEX_ACCESS_TOKEN: envSet("CODEX_ACCESS_TOKEN"),
+      OPENAI_API_KEY: envSet("OPENAI_API_KEY")
+    },
+    policy: {
+      forced_login_method: input.policy.forcedLoginMethod ?? null,
+      forced_chatgpt_workspace_id: input.policy.forcedWorkspaceIds ?? null,
+      device_auth_allowed: input.policy.deviceAuthAllowed
+    }
+  }
+}
+
+const ago = (target: number, now: number): string => {
+  const s = Math.round((target - now) / 1000)
+  const abs = Math.abs(s)
+  const text = abs < 90 ? `${abs}s` : abs < 5400 ? `${Math.round(abs / 60)}m` : abs < 172800 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`
+  return s >= 0 ? `in ${text}` : `${text} ago`
+}
+
+/** Human text; the first line matches the Codex CLI's wording. */
+export const renderText = (s: StatusJson, now: number): string => {
+  const lines: Array<string> = []
+  if (!s.logged_in) {
+    lines.push("Not logged in")
+  } else if (s.mode === "apikey") {
+    lines.push(`API key configured - ${s.api_key?.masked ?? "***"}`)
+    lines.push("  Billing:    usage-based API billing (no fast mode, no Codex cloud)")
+  } else {
+    lines.push("Logged in using ChatGPT")
+    if (s.account?.email) lines.push(`  Account:    ${s.account.email}`)
+    if (s.account?.plan) lines.push(`  Plan:       ${s.account.plan} (fast mode credits, Codex cloud)`)
+    if (s.account?.account_id) lines.push(`  Workspace:  ${s.account.account_id}`)
+    const exp = s.tokens?.access_token_expires_at
+    if (exp) lines.push(`  Access token expires ${ago(Date.parse(exp), now)} (${exp})`)
+    if (s.tokens?.next_refresh_due) {
+      lines.push(s.tokens.refresh_due_now ? "  Refresh:    due now (runs on next use)" : `  Refresh:    due ${ago(Date.parse(s.tokens.next_refresh_due), now)}`)
+    }
+  }
+  lines.push(`  Store:      ${s.store.backend} (${s.store.location})${s.store.fallback_reason ? ` — keyring unavailable: ${s.store.fallback_reason}` : ""}`)
+  const overrides = Object.entries(s.env_overrides).filter(([, v]) => v).map(([k]) => k)
+  if (overrides.length > 0) lines.push(`  Note:       ${overrides.join(", ")} set in the environment`)
+  return lines.join("\n")
+}
