@@ -1,0 +1,10 @@
+/**
+ * `@codex-auth/policy`: Codex configuration (config.toml, `-c`, managed configuration,
+ * requirements.toml) resolved into one `AuthPolicy`, enforced at login and at every start.
+ *
+ * @since 0.1.0
+ */
+export * as CodexConfig from "./CodexConfig.ts"
+export * as Policy from "./Policy.ts"
+export * as Settings from "./Settings.ts"
+export * as TomlSource from "./TomlSource.ts"
