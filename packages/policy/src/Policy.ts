@@ -28,6 +28,7 @@ import type { LoginMethod } from "./Settings.ts"
 type AuthPolicyShape = AuthPolicy.AuthPolicyShape
 
 const METHOD_NAME: Record<LoginMethod, string> = { chatgpt: "ChatGPT login", api: "API key login" }
+const CREDENTIALS_NAME: Record<LoginMethod, string> = { chatgpt: "ChatGPT credentials", api: "API key credentials" }
 const METHOD_HOWTO: Record<LoginMethod, string> = {
   chatgpt: "sign in with ChatGPT (`codex-auth login`)",
   api: "use an API key (`printenv OPENAI_API_KEY | codex-auth login --with-api-key`)"
@@ -47,8 +48,11 @@ const violation = (rule: string, source: string, detail: string) =>
 
 /** The policy's pure decisions, shared by the `AuthPolicy` implementation and `describePolicy`. */
 export interface Decisions {
-  /** Why `method` may not be used at all (method rules only), or `undefined`. */
-  readonly methodViolation: (method: LoginMethod) => Errors.PolicyViolation | undefined
+  /**
+   * Why `method` may not be used at all (method rules only), or `undefined`. `credentials` words
+   * the message about credentials that exist rather than a login about to start.
+   */
+  readonly methodViolation: (method: LoginMethod, credentials?: boolean) => Errors.PolicyViolation | undefined
   /** The workspace rules in force (config first, then requirements). */
   readonly workspaceRules: ReadonlyArray<WorkspaceRule>
   /** The intersection of every workspace list; `undefined` when any workspace is allowed. */
@@ -91,10 +95,11 @@ export const decisions = (config: CodexConfigShape): Decisions => {
       ? "no login method is allowed by the current policy"
       : `${others.map((o) => METHOD_HOWTO[o]).join(" or ")} instead`
   }
-  const methodViolation = (m: LoginMethod) => {
+  const methodViolation = (m: LoginMethod, credentials = false) => {
     const blocked = methodBlocked(m)
     if (blocked === undefined) return undefined
-    return violation(blocked.rule, blocked.source, `${METHOD_NAME[m]} is not allowed; ${alternative(m)}`)
+    const what = credentials ? `${CREDENTIALS_NAME[m]} are not allowed (${METHOD_NAME[m]} is disabled)` : `${METHOD_NAME[m]} is not allowed`
+    return violation(blocked.rule, blocked.source, `${what}; ${alternative(m)}`)
   }
   return { methodViolation, workspaceRules, effectiveWorkspaces, usableMethods }
 }
@@ -124,13 +129,13 @@ const workspaceViolation = (d: Decisions, doc: AuthDotJson.AuthDocument): Errors
   const accountId = claims?.accountId
   for (const r of d.workspaceRules) {
     if (r.ids.length === 0) {
-      return violation(r.rule, r.source, "these ChatGPT credentials are not allowed: the workspace list is empty, so no workspace is allowed")
+      return violation(r.rule, r.source, "The ChatGPT credentials are not allowed: the workspace list is empty, so no workspace is allowed")
     }
     if (accountId === undefined) {
       return violation(
         r.rule,
         r.source,
-        `these ChatGPT credentials cannot be checked against the allowed workspace${r.ids.length === 1 ? "" : "s"} (${listText(r.ids)}): ${
+        `The ChatGPT credentials cannot be checked against the allowed workspace${r.ids.length === 1 ? "" : "s"} (${listText(r.ids)}): ${
           claims === undefined ? "the ID token is not a readable JWT" : "the ID token has no chatgpt_account_id claim"
         }`
       )
@@ -139,7 +144,7 @@ const workspaceViolation = (d: Decisions, doc: AuthDotJson.AuthDocument): Errors
       return violation(
         r.rule,
         r.source,
-        `these ChatGPT credentials belong to workspace ${accountId}, but only ${listText(r.ids)} ${r.ids.length === 1 ? "is" : "are"} allowed`
+        `The ChatGPT credentials belong to workspace ${accountId}, but only ${listText(r.ids)} ${r.ids.length === 1 ? "is" : "are"} allowed`
       )
     }
   }
@@ -174,8 +179,8 @@ export const make = (config: CodexConfigShape): AuthPolicyShape => {
   const checkCredentials = (doc: AuthDotJson.AuthDocument) => {
     const mode = AuthDotJson.modeOf(doc)
     if (mode === undefined) return Effect.void
-    if (mode === "apikey") return orVoid(d.methodViolation("api"))
-    return orVoid(d.methodViolation("chatgpt") ?? workspaceViolation(d, doc))
+    if (mode === "apikey") return orVoid(d.methodViolation("api", true))
+    return orVoid(d.methodViolation("chatgpt", true) ?? workspaceViolation(d, doc))
   }
 
   return AuthPolicy.AuthPolicy.of({
@@ -241,7 +246,7 @@ const envViolation = (name: string, v: Errors.PolicyViolation) =>
   new Errors.PolicyViolation({
     rule: v.rule,
     source: v.source,
-    detail: `${name} is set in the environment, but ${v.detail.replace(/^these /, "its ")}; unset ${name}`,
+    detail: `${name} is set in the environment: ${v.detail}; unset ${name}`,
     loggedOut: false
   })
 
