@@ -259,3 +259,17 @@ export const layer = (options: LoadOptions): Layer.Layer<CodexConfig, Errors.Con
 /** `CodexConfig` from in-memory layers, for tests. Paths default to the real ones. */
 export const layerFromValues = (layers: Partial<Layers> = {}): Layer.Layer<CodexConfig> =>
   Layer.succeed(CodexConfig, CodexConfig.of(resolveLayers({ codexHome: "/nonexistent/.codex", ...layers })))
+
+/**
+ * The credential store for this run: requirements.toml and managed configuration pin it; below
+ * them a `--store` flag wins over `-c` and the user's config.toml. `ephemeral` (Codex's
+ * memory-only mode) is passed through for the caller to map to a memory store.
+ */
+export const effectiveStoreMode = (
+  config: CodexConfigShape,
+  flag: CredentialsStoreMode | undefined
+): Sourced<CredentialsStoreMode> => {
+  const s = config.credentialsStore
+  if (s.source.startsWith("requirements: ") || s.source.startsWith("managed: ")) return s
+  return flag !== undefined ? { value: flag, source: "--store" } : s
+}

@@ -325,3 +325,23 @@ describe("resolveSystemPath: an installed policy cannot be swapped by the enviro
       assert.strictEqual(r2.path, f.path("absent.toml"))
     }))
 })
+
+describe("effectiveStoreMode", () => {
+  const cfg = (layers: Partial<CodexConfig.Layers>) => CodexConfig.resolveLayers({ codexHome: "/h", ...layers })
+  it("--store beats -c and the user file, but not managed configuration or requirements", () => {
+    assert.deepStrictEqual(CodexConfig.effectiveStoreMode(cfg({}), undefined), { value: "file", source: "default" })
+    assert.deepStrictEqual(CodexConfig.effectiveStoreMode(cfg({}), "auto"), { value: "auto", source: "--store" })
+    assert.deepStrictEqual(
+      CodexConfig.effectiveStoreMode(cfg({ user: { path: "/h/config.toml", values: { cli_auth_credentials_store: "keyring" } } }), "file"),
+      { value: "file", source: "--store" }
+    )
+    assert.deepStrictEqual(
+      CodexConfig.effectiveStoreMode(cfg({ managed: { path: "/m", values: { cli_auth_credentials_store: "keyring" } } }), "file"),
+      { value: "keyring", source: "managed: /m" }
+    )
+    assert.deepStrictEqual(
+      CodexConfig.effectiveStoreMode(cfg({ requirements: { path: "/r", values: { cli_auth_credentials_store: "auto" } } }), "file"),
+      { value: "auto", source: "requirements: /r" }
+    )
+  })
+})
