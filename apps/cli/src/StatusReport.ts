@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { AuthDotJson, type AuthPolicy, type CredentialStore, Jwt } from "@codex-auth/core"
+import { AuthDotJson, type CredentialStore, Jwt } from "@codex-auth/core"
+import type { Policy } from "@codex-auth/policy"
 import { Option, Redacted } from "effect"
 
 export const REFRESH_SKEW_MS = 5 * 60 * 1000
@@ -48,11 +49,8 @@ export interface StatusJson {
     readonly CODEX_ACCESS_TOKEN: boolean
     readonly OPENAI_API_KEY: boolean
   }
-  readonly policy: {
-    readonly forced_login_method: { readonly value: string; readonly source: string } | null
-    readonly forced_chatgpt_workspace_id: { readonly value: ReadonlyArray<string>; readonly source: string } | null
-    readonly device_auth_allowed: { readonly value: boolean; readonly source: string }
-  }
+  /** The effective policy and the source of each value (see docs/policy.md). */
+  readonly policy: Policy.PolicyDescription
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString())
@@ -74,7 +72,7 @@ export const build = (input: {
   readonly codexHome: string
   readonly doc: Option.Option<AuthDotJson.AuthDocument>
   readonly store: CredentialStore.StoreInfo
-  readonly policy: AuthPolicy.AuthPolicyShape
+  readonly policy: Policy.PolicyDescription
   readonly now: number
 }): StatusJson => {
   const doc = Option.getOrUndefined(input.doc)
@@ -123,11 +121,7 @@ export const build = (input: {
       CODEX_ACCESS_TOKEN: envSet("CODEX_ACCESS_TOKEN"),
       OPENAI_API_KEY: envSet("OPENAI_API_KEY")
     },
-    policy: {
-      forced_login_method: input.policy.forcedLoginMethod ?? null,
-      forced_chatgpt_workspace_id: input.policy.forcedWorkspaceIds ?? null,
-      device_auth_allowed: input.policy.deviceAuthAllowed
-    }
+    policy: input.policy
   }
 }
 

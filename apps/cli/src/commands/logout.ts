@@ -27,6 +27,6 @@ export const logout = Command.make(
       const report = yield* store.remove
       for (const f of report.failed) yield* stderr(`warning: could not remove ${f.location}: ${f.detail}`)
       yield* stderr(report.removed.length > 0 ? `Logged out (removed ${report.removed.join(", ")})` : "Not logged in; nothing to remove")
-    }).pipe(Effect.provide(Layer.fresh(baseLayer(ctx))))
+    }).pipe(Effect.provide(Layer.fresh(baseLayer(ctx, { enforcePolicy: false }))))
   })
 ).pipe(Command.withDescription("Sign out: revoke the tokens (best-effort) and remove credentials from every store"))

@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { AuthPolicy, CredentialStore, ExitCode } from "@codex-auth/core"
+import { CredentialStore, ExitCode } from "@codex-auth/core"
+import { Policy } from "@codex-auth/policy"
 import { Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SilentExit, stdout } from "../Output.ts"
@@ -21,7 +22,7 @@ export const status = Command.make(
     const ctx = appContext(yield* root)
     yield* Effect.gen(function*() {
       const store = yield* CredentialStore.CredentialStore
-      const policy = yield* AuthPolicy.AuthPolicy
+      const policy = yield* Policy.describe
       const doc = yield* store.load
       const now = Date.now()
       const report = StatusReport.build({ codexHome: ctx.codexHome.path, doc, store: yield* store.info, policy, now })
