@@ -1,10 +1,15 @@
+import { basename } from "node:path"
 import { defineConfig } from "vitest/config"
+
+// CODEX_AUTH_TEST_REPORT_DIR: where scripts/test.sh collects one JSON report per package for its summary line.
+const reportDir = process.env["CODEX_AUTH_TEST_REPORT_DIR"]
+const reportName = `${basename(process.cwd())}${process.env["CODEX_AUTH_TEST_REPORT_SUFFIX"] ?? ""}.json`
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: process.env.CODEX_AUTH_TEST_REPORT ? ["default", ["json", { outputFile: process.env.CODEX_AUTH_TEST_REPORT }]] : ["default"]
+    reporters: reportDir ? ["default", ["json", { outputFile: `${reportDir}/${reportName}` }]] : ["default"]
   }
 })

@@ -45,13 +45,10 @@ export const cleanEnv = (extra: Record<string, string | undefined> = {}): Record
   return out
 }
 
-export const runNode = (script: string, args: ReadonlyArray<string>, options: RunOptions = {}): Promise<RunResult> =>
+/** Runs any program with a clean environment (see `cleanEnv`), feeding `input` on stdin. */
+export const runProgram = (program: string, args: ReadonlyArray<string>, options: RunOptions = {}): Promise<RunResult> =>
   new Promise((resolvePromise, reject) => {
-    if (!existsSync(script)) {
-      reject(new Error(`${script} does not exist: build it first (pnpm turbo run build)`))
-      return
-    }
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(program, [...args], {
       env: cleanEnv(options.env),
       cwd: options.cwd ?? repoRoot,
       stdio: ["pipe", "pipe", "pipe"]
@@ -69,6 +66,18 @@ export const runNode = (script: string, args: ReadonlyArray<string>, options: Ru
     if (options.input !== undefined) child.stdin.end(options.input)
     else child.stdin.end()
   })
+
+/** Runs a Node script with this Node. */
+export const runNode = (script: string, args: ReadonlyArray<string>, options: RunOptions = {}): Promise<RunResult> =>
+  existsSync(script)
+    ? runProgram(process.execPath, [script, ...args], options)
+    : Promise.reject(new Error(`${script} does not exist: build it first (pnpm turbo run build)`))
+
+/** The real Codex CLI from npm (@openai/codex, a dev dependency of this package). */
+export const codexBin = join(repoRoot, "tooling/e2e/node_modules/.bin/codex")
+
+/** Runs the real `codex <args>`. */
+export const runCodex = (args: ReadonlyArray<string>, options: RunOptions = {}) => runProgram(codexBin, args, options)
 
 /** Runs `codex-auth <args>`. */
 export const runCli = (args: ReadonlyArray<string>, options: RunOptions = {}) => runNode(cliPath, args, options)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command (README): installs everything the suite needs, then typechecks, builds and runs
+# every test — the whole suite inside a real Secret Service session (gnome-keyring under
+# dbus-run-session), then the keyring suite again with no D-Bus session to prove the fallback.
+# Prints one closing line: "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/env.sh
+bash scripts/system-deps.sh
+pnpm install --frozen-lockfile --reporter=append-only
+pnpm turbo run typecheck build --output-logs=errors-only
+
+report_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-test-report.XXXXXX")"
+export CODEX_AUTH_TEST_REPORT_DIR="$report_dir"
+mkdir -p test-artifacts
+status=0
+scripts/keyring-session.sh pnpm turbo run test --concurrency=1 --output-logs=full || status=$?
+CODEX_AUTH_TEST_REPORT_SUFFIX="-no-dbus" CODEX_AUTH_KEYRING_EXPECT=unavailable \
+  env -u DBUS_SESSION_BUS_ADDRESS pnpm --filter @codex-auth/storage run test:keyring || status=$?
+
+node scripts/test-summary.mjs "$report_dir" || status=$?
+exit "$status"
