@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Redacted, Result, Schema } from "effect"
+import { Redacted, Result } from "effect"
 import { CorruptCredentials } from "./Errors.ts"
 import { parseClaims, type TokenClaims } from "./Jwt.ts"
 
@@ -40,22 +40,6 @@ export interface AuthDocument {
 
 export type AuthMode = "apikey" | "chatgpt"
 
-const NullableString = Schema.optionalKey(Schema.NullOr(Schema.String))
-
-const TokensWire = Schema.Struct({
-  id_token: Schema.String,
-  access_token: Schema.String,
-  refresh_token: Schema.String,
-  account_id: NullableString
-})
-
-const DocumentWire = Schema.Struct({
-  auth_mode: NullableString,
-  OPENAI_API_KEY: NullableString,
-  tokens: Schema.optionalKey(Schema.NullOr(Schema.Unknown)),
-  last_refresh: NullableString
-})
-
 const TOP_KEYS = new Set(["auth_mode", "OPENAI_API_KEY", "tokens", "last_refresh"])
 const TOKEN_KEYS = new Set(["id_token", "access_token", "refresh_token", "account_id"])
 
@@ -68,13 +52,14 @@ const extraOf = (obj: Record<string, unknown>, known: ReadonlySet<string>): Reco
   return out
 }
 
-const decodeDoc = Schema.decodeUnknownResult(DocumentWire, { errors: "first" })
-const decodeTokens = Schema.decodeUnknownResult(TokensWire, { errors: "first" })
+const typeName = (u: unknown): string => (u === null ? "null" : Array.isArray(u) ? "an array" : `a ${typeof u}`)
 
-const issueText = (e: Schema.SchemaError): string => {
-  const text = String(e.message ?? e)
-  // Schema messages can quote the offending value; cap what we show and never echo long strings.
-  return text.replace(/"[^"]{24,}"/g, '"…"').split("\n").slice(0, 3).join(" ").slice(0, 300)
+/** Checks `obj[key]` is a string (or null/absent where allowed); returns a problem text or undefined. Never echoes values. */
+const checkString = (obj: Record<string, unknown>, key: string, required: boolean): string | undefined => {
+  const v = obj[key]
+  if (v === undefined) return required ? `\`${key}\` is missing` : undefined
+  if (v === null) return required ? `\`${key}\` is null` : undefined
+  return typeof v === "string" ? undefined : `\`${key}\` must be a string, found ${typeName(v)}`
 }
 
 /** Parses a document from its JSON value. `location` names the file or keyring entry for messages. */
@@ -82,32 +67,36 @@ export const fromJsonValue = (value: unknown, location: string): Result.Result<A
   if (!isPlainObject(value)) {
     return Result.fail(new CorruptCredentials({ location, detail: "expected a JSON object" }))
   }
-  const top = decodeDoc(value)
-  if (Result.isFailure(top)) return Result.fail(new CorruptCredentials({ location, detail: issueText(top.failure) }))
+  for (const key of ["auth_mode", "OPENAI_API_KEY", "last_refresh"]) {
+    const problem = checkString(value, key, false)
+    if (problem !== undefined) return Result.fail(new CorruptCredentials({ location, detail: problem }))
+  }
   let tokens: TokenData | undefined
   const rawTokens = value["tokens"]
   if (rawTokens !== undefined && rawTokens !== null) {
     if (!isPlainObject(rawTokens)) {
       return Result.fail(new CorruptCredentials({ location, detail: "`tokens` must be an object" }))
     }
-    const t = decodeTokens(rawTokens)
-    if (Result.isFailure(t)) {
-      return Result.fail(new CorruptCredentials({ location, detail: `in \`tokens\`: ${issueText(t.failure)}` }))
+    for (const [key, required] of [["id_token", true], ["access_token", true], ["refresh_token", true], ["account_id", false]] as const) {
+      const problem = checkString(rawTokens, key, required)
+      if (problem !== undefined) return Result.fail(new CorruptCredentials({ location, detail: `in \`tokens\`: ${problem}` }))
     }
+    const accountId = rawTokens["account_id"]
     tokens = {
-      idToken: Redacted.make(t.success.id_token),
-      accessToken: Redacted.make(t.success.access_token),
-      refreshToken: Redacted.make(t.success.refresh_token),
-      accountId: "account_id" in rawTokens ? (t.success.account_id ?? null) : undefined,
+      idToken: Redacted.make(rawTokens["id_token"] as string),
+      accessToken: Redacted.make(rawTokens["access_token"] as string),
+      refreshToken: Redacted.make(rawTokens["refresh_token"] as string),
+      accountId: "account_id" in rawTokens ? (typeof accountId === "string" ? accountId : null) : undefined,
       extra: extraOf(rawTokens, TOKEN_KEYS)
     }
   }
-  const apiKey = top.success.OPENAI_API_KEY
+  const str = (k: string) => (typeof value[k] === "string" ? (value[k] as string) : undefined)
+  const apiKey = str("OPENAI_API_KEY")
   return Result.succeed({
-    authMode: top.success.auth_mode ?? undefined,
-    apiKey: typeof apiKey === "string" ? Redacted.make(apiKey) : undefined,
+    authMode: str("auth_mode"),
+    apiKey: apiKey !== undefined ? Redacted.make(apiKey) : undefined,
     tokens,
-    lastRefresh: top.success.last_refresh ?? undefined,
+    lastRefresh: str("last_refresh"),
     extra: extraOf(value, TOP_KEYS)
   })
 }

@@ -3,9 +3,12 @@
  * variable or rule involved), an optional hint (the next step) and an exit code. Messages never
  * contain secrets: callers pass file paths, variable names and error codes, never token values.
  *
+ * They are `Data.TaggedError`s rather than `Schema.TaggedError`s on purpose: this module is on
+ * the CLI's startup path, and `Data` costs a fraction of `Schema` to load.
+ *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Data } from "effect"
 import { ExitCode } from "./ExitCode.ts"
 
 /** Implemented by every error meant for a person. */
@@ -18,9 +21,12 @@ export interface UserFacing {
 export const isUserFacing = (u: unknown): u is UserFacing =>
   typeof u === "object" && u !== null && "userMessage" in u && "exitCode" in u
 
-export class NotLoggedIn extends Schema.TaggedError<NotLoggedIn>()("NotLoggedIn", {}) implements UserFacing {
+export class NotLoggedIn extends Data.TaggedError("NotLoggedIn")<{
+  /** Optional context, e.g. which store was checked. */
+  readonly detail?: string
+}> implements UserFacing {
   get userMessage() {
-    return "Not logged in"
+    return this.detail === undefined ? "Not logged in" : `Not logged in (${this.detail})`
   }
   get hint() {
     return "Run `codex-auth login` (ChatGPT) or `printenv OPENAI_API_KEY | codex-auth login --with-api-key`."
@@ -31,10 +37,10 @@ export class NotLoggedIn extends Schema.TaggedError<NotLoggedIn>()("NotLoggedIn"
   }
 }
 
-export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
-  detail: Schema.String,
-  suggestion: Schema.optionalKey(Schema.String)
-}) implements UserFacing {
+export class UsageError extends Data.TaggedError("UsageError")<{
+  readonly detail: string
+  readonly suggestion?: string
+}> implements UserFacing {
   get userMessage() {
     return this.detail
   }
@@ -48,17 +54,16 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 }
 
 /** What a store was doing when it failed. */
-export const StorageOperation = Schema.Literals(["read", "write", "delete", "lock", "permissions"])
-export type StorageOperation = typeof StorageOperation.Type
+export type StorageOperation = "read" | "write" | "delete" | "lock" | "permissions"
 
-export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
-  backend: Schema.Literals(["file", "keyring", "memory", "auto"]),
-  operation: StorageOperation,
+export class StorageError extends Data.TaggedError("StorageError")<{
+  readonly backend: "file" | "keyring" | "memory" | "auto"
+  readonly operation: StorageOperation
   /** File path or keyring entry description; never a secret. */
-  location: Schema.String,
-  detail: Schema.String,
-  suggestion: Schema.optionalKey(Schema.String)
-}) implements UserFacing {
+  readonly location: string
+  readonly detail: string
+  readonly suggestion?: string
+}> implements UserFacing {
   get userMessage() {
     return `Could not ${this.operation} credentials (${this.backend}: ${this.location}): ${this.detail}`
   }
@@ -72,10 +77,10 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
 }
 
 /** auth.json (or the keyring secret) exists but is not a Codex credential document. */
-export class CorruptCredentials extends Schema.TaggedError<CorruptCredentials>()("CorruptCredentials", {
-  location: Schema.String,
-  detail: Schema.String
-}) implements UserFacing {
+export class CorruptCredentials extends Data.TaggedError("CorruptCredentials")<{
+  readonly location: string
+  readonly detail: string
+}> implements UserFacing {
   get userMessage() {
     return `Stored credentials at ${this.location} are unreadable: ${this.detail}. The file was left untouched.`
   }
@@ -89,10 +94,10 @@ export class CorruptCredentials extends Schema.TaggedError<CorruptCredentials>()
 }
 
 /** The refresh token is dead for good: the user must sign in again. */
-export class ReauthRequired extends Schema.TaggedError<ReauthRequired>()("ReauthRequired", {
+export class ReauthRequired extends Data.TaggedError("ReauthRequired")<{
   /** Issuer error code, e.g. `refresh_token_reused`, or `http_401`. */
-  reason: Schema.String
-}) implements UserFacing {
+  readonly reason: string
+}> implements UserFacing {
   get userMessage() {
     const why: Record<string, string> = {
       refresh_token_expired: "your refresh token has expired",
@@ -111,14 +116,14 @@ export class ReauthRequired extends Schema.TaggedError<ReauthRequired>()("Reauth
   }
 }
 
-export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("PolicyViolation", {
+export class PolicyViolation extends Data.TaggedError("PolicyViolation")<{
   /** e.g. `forced_login_method`, `forced_chatgpt_workspace_id`. */
-  rule: Schema.String,
+  readonly rule: string
   /** The file (or `-c` override) the rule came from. */
-  source: Schema.String,
-  detail: Schema.String,
-  loggedOut: Schema.Boolean
-}) implements UserFacing {
+  readonly source: string
+  readonly detail: string
+  readonly loggedOut: boolean
+}> implements UserFacing {
   get userMessage() {
     return `${this.detail} (${this.rule}, set in ${this.source})${this.loggedOut ? "; stored credentials were logged out" : ""}.`
   }
@@ -133,12 +138,12 @@ export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("Poli
   }
 }
 
-export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
-  file: Schema.String,
-  line: Schema.optionalKey(Schema.Number),
-  key: Schema.optionalKey(Schema.String),
-  detail: Schema.String
-}) implements UserFacing {
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly file: string
+  readonly line?: number
+  readonly key?: string
+  readonly detail: string
+}> implements UserFacing {
   get userMessage() {
     const where = `${this.file}${this.line !== undefined ? `:${this.line}` : ""}`
     return `Invalid configuration in ${where}${this.key !== undefined ? ` (key ${this.key})` : ""}: ${this.detail}`
@@ -152,12 +157,12 @@ export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError"
   }
 }
 
-export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+export class NetworkError extends Data.TaggedError("NetworkError")<{
   /** What we were talking to, e.g. `POST https://auth.openai.com/oauth/token` (never with secrets). */
-  target: Schema.String,
-  detail: Schema.String,
-  suggestion: Schema.optionalKey(Schema.String)
-}) implements UserFacing {
+  readonly target: string
+  readonly detail: string
+  readonly suggestion?: string
+}> implements UserFacing {
   get userMessage() {
     return `Network error talking to ${this.target}: ${this.detail}`
   }
@@ -170,12 +175,12 @@ export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkErr
   }
 }
 
-export class TlsConfigError extends Schema.TaggedError<TlsConfigError>()("TlsConfigError", {
+export class TlsConfigError extends Data.TaggedError("TlsConfigError")<{
   /** `CODEX_CA_CERTIFICATE` or `SSL_CERT_FILE`. */
-  variable: Schema.String,
-  path: Schema.String,
-  detail: Schema.String
-}) implements UserFacing {
+  readonly variable: string
+  readonly path: string
+  readonly detail: string
+}> implements UserFacing {
   get userMessage() {
     return `The CA bundle ${this.path} (from ${this.variable}) cannot be used: ${this.detail}`
   }
@@ -188,12 +193,12 @@ export class TlsConfigError extends Schema.TaggedError<TlsConfigError>()("TlsCon
   }
 }
 
-export class LoginFailed extends Schema.TaggedError<LoginFailed>()("LoginFailed", {
+export class LoginFailed extends Data.TaggedError("LoginFailed")<{
   /** Stable machine code: access_denied, missing_codex_entitlement, timeout, port_in_use, device_code_expired, device_auth_disabled, state_mismatch, ... */
-  code: Schema.String,
-  detail: Schema.String,
-  suggestion: Schema.optionalKey(Schema.String)
-}) implements UserFacing {
+  readonly code: string
+  readonly detail: string
+  readonly suggestion?: string
+}> implements UserFacing {
   get userMessage() {
     return `Sign-in failed: ${this.detail}`
   }

@@ -4,25 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Option, Result, Schema } from "effect"
+import { Data, Option, Result } from "effect"
 
 export const OPENAI_AUTH_CLAIM = "https://api.openai.com/auth"
 export const OPENAI_PROFILE_CLAIM = "https://api.openai.com/profile"
-
-const Organization = Schema.Struct({
-  id: Schema.String,
-  title: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  role: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  is_default: Schema.optionalKey(Schema.NullOr(Schema.Boolean))
-})
-
-const AuthClaims = Schema.Struct({
-  chatgpt_plan_type: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  chatgpt_account_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  chatgpt_user_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  user_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  organizations: Schema.optionalKey(Schema.NullOr(Schema.Array(Organization)))
-})
 
 export interface Organization {
   readonly id: string
@@ -43,9 +28,7 @@ export interface TokenClaims {
 }
 
 /** Why a JWT could not be decoded; never includes the token itself. */
-export class JwtDecodeError extends Schema.TaggedError<JwtDecodeError>()("JwtDecodeError", {
-  detail: Schema.String
-}) {}
+export class JwtDecodeError extends Data.TaggedError("JwtDecodeError")<{ readonly detail: string }> {}
 
 const base64UrlDecode = (segment: string): string | undefined => {
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(segment)) return undefined
@@ -69,7 +52,19 @@ export const decodePayload = (jwt: string): Option.Option<Record<string, unknown
 }
 
 const str = (u: unknown): string | undefined => (typeof u === "string" ? u : undefined)
-const decodeAuth = Schema.decodeUnknownOption(AuthClaims)
+const asObject = (u: unknown): Record<string, unknown> | undefined =>
+  typeof u === "object" && u !== null && !Array.isArray(u) ? (u as Record<string, unknown>) : undefined
+
+const organizationsOf = (u: unknown): ReadonlyArray<Organization> =>
+  Array.isArray(u)
+    ? u.flatMap((o): Array<Organization> => {
+      const org = asObject(o)
+      const id = str(org?.["id"])
+      return org === undefined || id === undefined
+        ? []
+        : [{ id, title: str(org["title"]), role: str(org["role"]), isDefault: org["is_default"] === true }]
+    })
+    : []
 
 /**
  * Parses the claims Codex reads. Unknown shapes inside the OpenAI namespace are ignored
@@ -81,22 +76,17 @@ export const parseClaims = (jwt: string): Result.Result<TokenClaims, JwtDecodeEr
     return Result.fail(new JwtDecodeError({ detail: "not a JSON Web Token (expected three base64url segments with a JSON payload)" }))
   }
   const p = payload.value
-  const ns = Option.getOrUndefined(decodeAuth(p[OPENAI_AUTH_CLAIM] ?? {}))
+  const ns = asObject(p[OPENAI_AUTH_CLAIM]) ?? {}
   const profile = p[OPENAI_PROFILE_CLAIM]
   const email = str(p["email"]) ?? (typeof profile === "object" && profile !== null ? str((profile as Record<string, unknown>)["email"]) : undefined)
   const exp = typeof p["exp"] === "number" && Number.isFinite(p["exp"]) ? p["exp"] : undefined
   return Result.succeed({
     email,
     exp,
-    planType: ns?.chatgpt_plan_type ?? undefined,
-    accountId: ns?.chatgpt_account_id ?? undefined,
-    userId: ns?.chatgpt_user_id ?? ns?.user_id ?? undefined,
-    organizations: (ns?.organizations ?? []).map((o) => ({
-      id: o.id,
-      title: o.title ?? undefined,
-      role: o.role ?? undefined,
-      isDefault: o.is_default === true
-    }))
+    planType: str(ns["chatgpt_plan_type"]),
+    accountId: str(ns["chatgpt_account_id"]),
+    userId: str(ns["chatgpt_user_id"]) ?? str(ns["user_id"]),
+    organizations: organizationsOf(ns["organizations"])
   })
 }
 
