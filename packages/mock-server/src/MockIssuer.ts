@@ -41,8 +41,9 @@ export class MockControlError extends Schema.TaggedError<MockControlError>()("Mo
   }
 }
 
-/** The server could not start (address in use, bad TLS directory...). */
+/** The server could not start: it could not listen, or could not set up TLS. */
 export class MockServerStartError extends Schema.TaggedError<MockServerStartError>()("MockServerStartError", {
+  stage: Schema.Literals(["listen", "tls"]),
   address: Schema.String,
   detail: Schema.String
 }) implements Errors.UserFacing {
@@ -50,7 +51,9 @@ export class MockServerStartError extends Schema.TaggedError<MockServerStartErro
     return `The mock issuer could not start on ${this.address}: ${this.detail}`
   }
   get hint() {
-    return "Pick another --port (0 chooses a free one) or stop the process using it."
+    return this.stage === "listen"
+      ? "Pick another --port (0 chooses a free one), stop the process using it, or bind an address this machine has."
+      : "Check that the --tls directory can be created and written, or run without --tls."
   }
   readonly exitCode = ExitCode.ExitCode.Network
   override get message() {
@@ -151,10 +154,10 @@ const resolveConfig = Effect.fnUntraced(function*(options: MockIssuerOptions) {
 
 const makeTls = Effect.fnUntraced(function*(tls: MockIssuerOptions["tls"], address: string) {
   if (tls === undefined || tls === false) return undefined
-  const { generateDevCertificates } = yield* Effect.promise(() => import("@codex-auth/tls/DevCertificates"))
   const certs = yield* Effect.tryPromise({
-    try: () => generateDevCertificates({ commonName: "codex-auth mock issuer CA" }),
-    catch: (cause) => new MockServerStartError({ address, detail: `cannot create TLS certificates: ${String(cause)}` })
+    // Loaded on demand: plain-HTTP mocks never pay for the X.509 library.
+    try: () => import("@codex-auth/tls/DevCertificates").then((m) => m.generateDevCertificates({ commonName: "codex-auth mock issuer CA" })),
+    catch: (cause) => new MockServerStartError({ stage: "tls", address, detail: `cannot create TLS certificates: ${String(cause)}` })
   })
   const dir = typeof tls === "object" ? tls.dir : undefined
   const caPath = dir === undefined ? undefined : join(resolvePath(dir), "ca.pem")
@@ -164,7 +167,7 @@ const makeTls = Effect.fnUntraced(function*(tls: MockIssuerOptions["tls"], addre
         await mkdir(dir, { recursive: true })
         await writeFile(caPath, certs.caCertPem, { mode: 0o644 })
       },
-      catch: (cause) => new MockServerStartError({ address, detail: `cannot write the CA certificate to ${caPath}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` })
+      catch: (cause) => new MockServerStartError({ stage: "tls", address, detail: `cannot write the CA certificate to ${caPath}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}` })
     })
   }
   return { certs, caPath }
@@ -185,7 +188,7 @@ export const make = Effect.fn("MockIssuer.make")(function*(options: MockIssuerOp
       return nodeServer
     },
     { host, port, gracefulShutdownTimeout: "2 seconds" }
-  ).pipe(Effect.mapError((e) => new MockServerStartError({ address, detail: e.cause instanceof Error ? e.cause.message : String(e.cause) })))
+  ).pipe(Effect.mapError((e) => new MockServerStartError({ stage: "listen", address, detail: e.cause instanceof Error ? e.cause.message : String(e.cause) })))
   const bound = server.address._tag === "UnixPathAddress" ? port : server.address.port
   const url = `${tls === undefined ? "http" : "https"}://${hostForUrl(host)}:${bound}`
   const engine = new IssuerEngine({ issuer: url, config, signer: Signer.make(), autoApprove: options.autoApprove ?? config.autoApprove })
