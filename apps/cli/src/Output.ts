@@ -5,19 +5,30 @@
  * @since 0.1.0
  */
 import { Errors, ExitCode } from "@codex-auth/core"
-import { Cause, Effect, Schema } from "effect"
-import { CliError } from "effect/cli"
+import { Cause, Data, Effect } from "effect"
 
 export const stdout = (text: string) => Effect.sync(() => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
 export const stderr = (text: string) => Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`))
 
 /** Ends the run with `code` after the command already printed all it had to say. */
-export class SilentExit extends Schema.TaggedError<SilentExit>()("SilentExit", { code: Schema.Number }) {}
+export class SilentExit extends Data.TaggedError("SilentExit")<{ readonly code: number }> {}
+
+/**
+ * effect/cli's parse errors, recognised by their type id so this module (on the fast path)
+ * doesn't load effect/cli.
+ */
+interface CliErrorLike {
+  readonly _tag: string
+  readonly message: string
+  readonly errors?: ReadonlyArray<{ readonly message: string }>
+}
+const isCliError = (u: unknown): u is CliErrorLike =>
+  typeof u === "object" && u !== null && "~effect/cli/CliError" in u
 
 /** The message, hint and exit code for any failure a command can end with. */
 export const describeFailure = (error: unknown): { readonly message: string; readonly hint: string | undefined; readonly exitCode: number } => {
   if (Errors.isUserFacing(error)) return { message: error.userMessage, hint: error.hint, exitCode: error.exitCode }
-  if (CliError.isCliError(error)) {
+  if (isCliError(error)) {
     return {
       message: error.message,
       hint: "Run `codex-auth --help` (or `codex-auth <command> --help`) for usage.",
@@ -39,9 +50,10 @@ export const renderCause = (cause: Cause.Cause<unknown>): number => {
   }
   const error = Cause.squash(cause)
   if (error instanceof SilentExit) return error.code
-  if (CliError.isCliError(error) && error._tag === "ShowHelp") {
-    if (error.errors.length === 0) return ExitCode.ExitCode.Ok
-    for (const e of error.errors) process.stderr.write(`error: ${e.message}\n`)
+  if (isCliError(error) && error._tag === "ShowHelp") {
+    const errors = error.errors ?? []
+    if (errors.length === 0) return ExitCode.ExitCode.Ok
+    for (const e of errors) process.stderr.write(`error: ${e.message}\n`)
     return ExitCode.ExitCode.Usage
   }
   const { exitCode, hint, message } = describeFailure(error)

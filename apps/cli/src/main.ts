@@ -1,17 +1,13 @@
 /**
- * The `codex-auth` executable: composes the commands, runs them on Node, renders failures and
- * sets the exit code. Nothing else lives here.
+ * The `codex-auth` executable. Hot, simple invocations (`login status`) take the fast path; the
+ * rest loads the full effect/cli command tree. Both render failures the same way and set the
+ * exit code. esbuild inlines both behind lazy initialisers, so only the path taken is evaluated.
  *
  * @since 0.1.0
  */
-import { NodeServices } from "@effect/platform-node"
 import { Effect, Exit } from "effect"
-import { Command } from "effect/cli"
-import { login } from "./commands/login.ts"
-import { logout } from "./commands/logout.ts"
-import { token } from "./commands/token.ts"
+import { matchFast } from "./FastArgs.ts"
 import { renderCause } from "./Output.ts"
-import { root } from "./Root.ts"
 
 declare const __CODEX_AUTH_VERSION__: string | undefined
 const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSION__ : "0.1.0"
@@ -22,10 +18,6 @@ process.on("warning", (w) => {
   process.stderr.write(`warning: ${w.message}\n`)
 })
 
-const cli = root.pipe(Command.withSubcommands([login, logout, token]))
-
-const program = Command.run(cli, { version, renderErrors: false }).pipe(Effect.provide(NodeServices.layer))
-
 const controller = new AbortController()
 let interrupted = false
 const onSignal = () => {
@@ -35,7 +27,14 @@ const onSignal = () => {
 process.once("SIGINT", onSignal)
 process.once("SIGTERM", onSignal)
 
-Effect.runPromiseExit(program, { signal: controller.signal }).then((exit) => {
-  process.exitCode = Exit.isSuccess(exit) ? 0 : renderCause(exit.cause)
-  if (interrupted) process.exitCode = 130
-})
+const fast = matchFast(process.argv.slice(2))
+const load: Promise<Effect.Effect<void, unknown>> = fast !== undefined
+  ? import("./Fast.ts").then((m) => m.fastProgram(fast))
+  : import("./Cli.ts").then((m) => m.program(version))
+
+load
+  .then((program) => Effect.runPromiseExit(program, { signal: controller.signal }))
+  .then((exit) => {
+    process.exitCode = Exit.isSuccess(exit) ? 0 : renderCause(exit.cause)
+    if (interrupted) process.exitCode = 130
+  })
