@@ -1,12 +1,21 @@
 /**
  * Picks the credential backend for `cli_auth_credentials_store` / `--store`: `file`, `keyring`
- * or `auto` (keyring first, file as fallback).
+ * (fails clearly when the keyring is unavailable) or `auto` (keyring first, file as fallback).
+ *
+ * Whatever the mode, `remove` (logout, policy-driven logout) purges every store: in file mode it
+ * also deletes this CODEX_HOME's keyring entry when a keyring is reachable — a leftover from an
+ * earlier keyring or auto run must not outlive a logout. Where no keyring can exist (no D-Bus
+ * session, no Secret Service), that is reported as absent; a keyring that could not be checked
+ * (locked, timeout) is reported as failed.
  *
  * @since 0.1.0
  */
-import { CredentialStore, Errors } from "@codex-auth/core"
-import { Effect, Layer } from "effect"
+import type { CredentialStore, Errors } from "@codex-auth/core"
+import { CredentialStore as Port } from "@codex-auth/core"
+import { Effect, Layer, Result } from "effect"
+import * as AutoStore from "./AutoStore.ts"
 import * as FileStore from "./FileStore.ts"
+import * as KeyringStore from "./KeyringStore.ts"
 
 export type StoreMode = "file" | "keyring" | "auto"
 
@@ -14,23 +23,54 @@ export interface SelectionOptions {
   readonly mode: StoreMode
   readonly codexHome: string
   readonly lockTimeoutMs?: number
+  /** Keyring read timeout (ms); default CODEX_AUTH_KEYRING_TIMEOUT_MS, else 3000. */
+  readonly keyringTimeoutMs?: number
+  /** Environment of the keyring helper (D-Bus address); default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv
+  /** File mode: also purge the keyring entry on remove (default true). */
+  readonly purgeKeyringOnRemove?: boolean
 }
+
+const keyringOptions = (options: SelectionOptions): KeyringStore.KeyringOptions => ({
+  codexHome: options.codexHome,
+  ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
+  ...(options.keyringTimeoutMs !== undefined ? { timeoutMs: options.keyringTimeoutMs } : {}),
+  ...(options.env !== undefined ? { env: options.env } : {})
+})
+
+/** The file store, whose `remove` also clears a keyring entry left by an earlier keyring/auto run. */
+export const makeFileStorePurgingKeyring = (options: SelectionOptions) =>
+  Effect.gen(function*() {
+    const file = yield* FileStore.makeFileStore({
+      codexHome: options.codexHome,
+      ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {})
+    })
+    if (options.purgeKeyringOnRemove === false) return file
+    const keyring = KeyringStore.makeAccess(keyringOptions(options))
+    const remove: Effect.Effect<CredentialStore.RemoveReport, Errors.StorageError> = file.withLock(Effect.gen(function*() {
+      const report = yield* file.remove
+      const location = keyring.location()
+      const fromKeyring = yield* Effect.result(keyring.erase)
+      if (Result.isSuccess(fromKeyring)) {
+        return fromKeyring.success
+          ? { ...report, removed: [...report.removed, location] }
+          : { ...report, absent: [...report.absent, location] }
+      }
+      const e = fromKeyring.failure
+      return e.reason === "no_dbus_session" || e.reason === "service_absent"
+        ? { ...report, absent: [...report.absent, `${location} (no keyring in this session: ${e.reason})`] }
+        : { ...report, failed: [...report.failed, { location, detail: `the keyring is unavailable (${e.reason}): ${e.detail}` }] }
+    }))
+    return Port.CredentialStore.of({ ...file, remove })
+  })
 
 export const layer = (options: SelectionOptions): Layer.Layer<CredentialStore.CredentialStore, Errors.StorageError> => {
   switch (options.mode) {
     case "file":
-      return FileStore.layer(options)
+      return Layer.effect(Port.CredentialStore, makeFileStorePurgingKeyring(options))
     case "keyring":
+      return KeyringStore.layer(keyringOptions(options))
     case "auto":
-      return Layer.effect(
-        CredentialStore.CredentialStore,
-        Effect.fail(new Errors.StorageError({
-          backend: "keyring",
-          operation: "read",
-          location: "keyring",
-          detail: "the keyring backend is not available in this build",
-          suggestion: "Use --store file (or cli_auth_credentials_store = \"file\")."
-        }))
-      )
+      return AutoStore.layer(keyringOptions(options))
   }
 }

@@ -1,5 +1,7 @@
+export * as AutoStore from "./AutoStore.ts"
 export * as CodexHome from "./CodexHome.ts"
 export * as FileLock from "./FileLock.ts"
 export * as FileStore from "./FileStore.ts"
+export * as KeyringStore from "./KeyringStore.ts"
 export * as MemoryStore from "./MemoryStore.ts"
 export * as Selection from "./Selection.ts"
