@@ -1,0 +1,7 @@
+/**
+ * TLS and network settings for codex-auth: private CA bundles (`CODEX_CA_CERTIFICATE`,
+ * `SSL_CERT_FILE`), HTTP(S) proxies, development certificates and network diagnosis.
+ *
+ * @since 0.1.0
+ */
+export * as DevCertificates from "./DevCertificates.ts"
