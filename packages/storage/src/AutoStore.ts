@@ -111,7 +111,7 @@ export const makeAutoStore = (options: AutoOptions) =>
       } else {
         failed.push({ location: authPath, detail: fromFile.failure.detail })
       }
-      if (removed.length === 0 && absent.length === 0) {
+      if (removed.length === 0 && failed.length > 0) {
         return yield* new Errors.StorageError({
           backend: "auto",
           operation: "delete",

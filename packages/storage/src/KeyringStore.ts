@@ -577,7 +577,7 @@ export const makeKeyringStore = (options: KeyringOptions) =>
       } else {
         failed.push({ location: authPath, detail: fromFile.failure.detail })
       }
-      if (removed.length === 0 && absent.length === 0) {
+      if (removed.length === 0 && failed.length > 0) {
         const first = Result.isFailure(fromKeyring) ? fromKeyring.failure : undefined
         return yield* (first !== undefined
           ? storageError("delete", keyring.entry(), first)
