@@ -1,0 +1,190 @@
+/**
+ * Crash consistency: writer processes are killed with SIGKILL at random points while they save,
+ * refresh (read-modify-write under the lock) and remove credentials, hundreds of times, on one
+ * CODEX_HOME. After every batch of kills auth.json must be absent or exactly one of the documents
+ * that were written (never empty, torn or interleaved), mode 0600 in a 0700 directory, and a
+ * concurrent reader must never have seen anything else; afterwards the next writer must work.
+ *
+ * Teeth: the same harness run against deliberately unsafe writers (in-place writes; a refresh
+ * without the lock) must detect the damage — so these tests fail if the protection is removed.
+ */
+import * as fs from "node:fs"
+import { join } from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { cleanEnv, cliPath, runCli, tempCodexHome } from "../src/Cli.ts"
+import {
+  inspectHome,
+  isTempName,
+  type KillCampaignReport,
+  prepareWriter,
+  runKillCampaign,
+  runRefreshRace,
+  spawnProcess,
+  spawnWriter
+} from "../src/reliability/crash.ts"
+import { CANARY } from "../src/reliability/documents.ts"
+
+let writer = ""
+beforeAll(async () => {
+  writer = await prepareWriter()
+})
+
+const summary = (name: string, r: KillCampaignReport) =>
+  console.log(
+    `[reliability] ${name}: ${r.killed} kills (${r.finished} finished first), ${r.operations} operations, ${r.reads} concurrent reads ` +
+      `(${r.badReads.length} bad), final states ${JSON.stringify(r.states)}, stray temp files after ${r.batchesWithStrays} batches (max ${r.maxStrays}), ${r.elapsedMs} ms`
+  )
+
+const apiKeys = [0, 1, 2, 3].map((i) => `sk-reliability-${CANARY}-${i}${"x".repeat(24)}`)
+
+describe("crash consistency (kill -9)", () => {
+  it("FileStore save / refresh / remove: 160 kills leave auth.json absent or a whole known document, 0600, and no torn read", async () => {
+    const codexHome = tempCodexHome()
+    const report = await runKillCampaign({
+      codexHome,
+      kills: 160,
+      parallel: 5,
+      maxDelayMs: 80,
+      spawn: () => spawnWriter(writer, { codexHome, kind: "safe", ops: ["save", "save", "refresh", "remove"], documents: 16 })
+    })
+    summary("FileStore", report)
+    expect(report.problems).toEqual([])
+    expect(report.badReads).toEqual([])
+    expect(report.killed).toBe(160)
+    // The kills landed while work was going on, not only at start-up.
+    expect(report.operations).toBeGreaterThan(80)
+    expect(report.reads).toBeGreaterThan(200)
+
+    // Nothing left behind (lock, temp files) stops the next writer.
+    const next = spawnWriter(writer, { codexHome, kind: "safe", ops: ["save", "refresh"], documents: 16, count: 5 })
+    const exit = await next.exited
+    expect(exit.code, exit.stderr).toBe(0)
+    expect(next.lines.at(-1)).toBe("done")
+    expect(inspectHome(codexHome).problems).toEqual([])
+    const status = await runCli(["login", "status", "--json"], { env: { CODEX_HOME: codexHome } })
+    expect(status.code, status.stderr).toBe(0)
+    expect(JSON.parse(status.stdout).mode).toBe("chatgpt")
+  })
+
+  it("built CLI `login --with-api-key` and `logout --local-only`: 100 kills leave the old or the new document, 0600", async () => {
+    const codexHome = tempCodexHome()
+    const seed = spawnWriter(writer, { codexHome, kind: "safe", ops: ["save"], documents: 4, count: 1 })
+    expect((await seed.exited).code).toBe(0)
+    const env = cleanEnv({ CODEX_HOME: codexHome })
+    const report = await runKillCampaign({
+      codexHome,
+      kills: 100,
+      parallel: 4,
+      maxDelayMs: 220,
+      apiKeys,
+      spawn: (i) =>
+        i % 2 === 0
+          ? spawnProcess(process.execPath, [cliPath, "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
+          : spawnProcess(process.execPath, [cliPath, "logout", "--local-only"], env)
+    })
+    summary("CLI login/logout", report)
+    expect(report.problems).toEqual([])
+    expect(report.badReads).toEqual([])
+    expect(report.killed).toBe(100)
+    // Some runs were killed after they had changed the file (both outcomes were observed).
+    expect(Object.keys(report.states).length).toBeGreaterThanOrEqual(2)
+
+    const login = await runCli(["login", "--with-api-key"], { env: { CODEX_HOME: codexHome }, input: `${apiKeys[0]}\n` })
+    expect(login.code, login.stderr).toBe(0)
+    expect(inspectHome(codexHome, apiKeys).state).toEqual({ kind: "apikey", key: apiKeys[0] })
+  })
+
+  it("refresh under the lock: 4 processes × 20 refreshes lose no rotated token and reuse none", async () => {
+    const report = await runRefreshRace({ writer, codexHome: tempCodexHome(), kind: "safe", processes: 4, refreshesEach: 20 })
+    console.log(`[reliability] refresh race (locked): ${JSON.stringify(report)}`)
+    expect(report.problems).toEqual([])
+    expect(report.refreshes).toBe(80)
+    expect(report.finalNumber).toBe(80)
+    expect(report.reused).toEqual([])
+    expect(report.lost).toBe(0)
+  })
+
+  it("stray temp files left by a kill mid-write are 0600 and never taken for auth.json", async () => {
+    const codexHome = tempCodexHome()
+    const report = await runKillCampaign({
+      codexHome,
+      kills: 30,
+      parallel: 5,
+      maxDelayMs: 60,
+      spawn: () => spawnWriter(writer, { codexHome, kind: "safe", ops: ["save"], documents: 16 })
+    })
+    expect(report.problems).toEqual([])
+    // inspectHome checks each stray's mode; a status run must read auth.json, not a stray.
+    const status = await runCli(["login", "status", "--json"], { env: { CODEX_HOME: codexHome } })
+    expect(status.code, status.stderr).toBe(0)
+  })
+
+  // KNOWN BUG (packages/storage/src/FileStore.ts, writeAtomically): a process killed between
+  // creating `.auth.json.tmp-<pid>-<rand>` and renaming it leaves that file — holding a complete
+  // credential document — in CODEX_HOME forever: nothing removes stale temp files, not even logout.
+  // `it.fails` keeps CI green while the bug exists and turns red once it is fixed: then make it `it`.
+  it.fails("KNOWN BUG: after kills mid-save, logout leaves no credential bytes in CODEX_HOME (stale temp files are swept)", async () => {
+    const codexHome = tempCodexHome()
+    let strays = 0
+    for (let round = 0; round < 10 && strays === 0; round++) {
+      await runKillCampaign({
+        codexHome,
+        kills: 20,
+        parallel: 5,
+        maxDelayMs: 60,
+        concurrentReader: false,
+        spawn: () => spawnWriter(writer, { codexHome, kind: "safe", ops: ["save"], documents: 16 })
+      })
+      strays = fs.readdirSync(codexHome).filter(isTempName).length
+    }
+    expect(strays, "the harness produced no stray temp file to test with").toBeGreaterThan(0)
+    const logout = await runCli(["logout", "--local-only"], { env: { CODEX_HOME: codexHome } })
+    expect(logout.code, logout.stderr).toBe(0)
+    const leftovers = fs.readdirSync(codexHome).filter((name) => fs.readFileSync(join(codexHome, name), "utf8").includes(CANARY))
+    expect(leftovers).toEqual([])
+  })
+})
+
+describe("the crash harness has teeth", () => {
+  it("detects torn files from a writer that truncates and writes auth.json in place", async () => {
+    const codexHome = tempCodexHome()
+    const report = await runKillCampaign({
+      codexHome,
+      kills: 60,
+      parallel: 5,
+      maxDelayMs: 60,
+      stopAtFirstProblem: true,
+      spawn: () => spawnWriter(writer, { codexHome, kind: "inplace", ops: ["save"], documents: 16 })
+    })
+    expect(report.badReads.length + report.problems.length).toBeGreaterThan(0)
+  })
+
+  it("detects a torn auth.json after a kill alone (no concurrent reader) from the in-place writer", async () => {
+    const codexHome = tempCodexHome()
+    const report = await runKillCampaign({
+      codexHome,
+      kills: 150,
+      parallel: 5,
+      maxDelayMs: 40,
+      concurrentReader: false,
+      stopAtFirstProblem: true,
+      spawn: () => spawnWriter(writer, { codexHome, kind: "inplace", ops: ["save"], documents: 16 })
+    })
+    expect(report.problems.some((p) => p.startsWith("auth.json is torn"))).toBe(true)
+  })
+
+  it("detects lost and reused refresh tokens when the refresh skips the lock", async () => {
+    const report = await runRefreshRace({ writer, codexHome: tempCodexHome(), kind: "nolock", processes: 4, refreshesEach: 20 })
+    expect(report.refreshes).toBe(80)
+    expect(report.lost).toBeGreaterThan(0)
+    expect(report.reused.length).toBeGreaterThan(0)
+  })
+
+  it("detects a wider mode", () => {
+    const codexHome = tempCodexHome()
+    fs.mkdirSync(codexHome, { recursive: true, mode: 0o700 })
+    fs.writeFileSync(join(codexHome, "auth.json"), JSON.stringify({ auth_mode: "apikey", OPENAI_API_KEY: apiKeys[0] }, null, 2), { mode: 0o644 })
+    fs.chmodSync(join(codexHome, "auth.json"), 0o644)
+    expect(inspectHome(codexHome, apiKeys).problems).toEqual(["auth.json has mode 644 (expected 600)"])
+  })
+})
