@@ -41,13 +41,13 @@ export const makeAutoStore = (options: AutoOptions) =>
     let warned = false
     let version = 0
 
-    const fellBack = (e: KeyringStore.KeyringUnavailable, doing: string) =>
+    const fellBack = (e: KeyringStore.KeyringUnavailable) =>
       Effect.sync(() => {
         backend = "file"
         fallback = e
         if (!warned) {
           warned = true
-          process.emitWarning(`the keyring is unavailable (${e.text}); ${doing} ${authPath} instead`, {
+          process.emitWarning(`the keyring is unavailable [${e.reason}]: ${e.detail}; using ${authPath} instead`, {
             code: "CODEX_AUTH_KEYRING_FALLBACK"
           })
         }
@@ -71,7 +71,7 @@ export const makeAutoStore = (options: AutoOptions) =>
         fallback = undefined
         return doc
       }
-      yield* fellBack(fromKeyring.failure, "reading")
+      yield* fellBack(fromKeyring.failure)
       return yield* file.load
     })
 
@@ -85,7 +85,7 @@ export const makeAutoStore = (options: AutoOptions) =>
           yield* file.remove.pipe(Effect.asVoid, Effect.catch(KeyringStore.warnLeftover))
           return
         }
-        yield* fellBack(written.failure, "saving to")
+        yield* fellBack(written.failure)
         yield* file.save(doc)
       }))
 

@@ -1,0 +1,258 @@
+/**
+ * Keyring interop with the real Codex CLI (@openai/codex 0.169, `-c cli_auth_credentials_store="keyring"`)
+ * on a real gnome-keyring: what `codex login --with-api-key` stores, the built codex-auth reads;
+ * what codex-auth stores (API key or ChatGPT tokens), `codex login status` reports; logout by
+ * either clears it for both. Plus the built CLI on a hung Secret Service (exits promptly, says
+ * why) and with no D-Bus session at all (keyring fails clearly, auto falls back to auth.json).
+ *
+ * Hermetic: the test starts its own D-Bus session bus and an unlocked throwaway gnome-keyring, and
+ * hands their address to both CLIs, so it runs the same inside or outside scripts/keyring-session.sh.
+ */
+import { AuthDotJson, ExitCode } from "@codex-auth/core"
+import { CodexHome, KeyringStore } from "@codex-auth/storage"
+import { Effect, Redacted } from "effect"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runCli, runCodex, tempCodexHome } from "../src/Cli.ts"
+
+const children: Array<ChildProcess> = []
+const cleanups: Array<() => void> = []
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL")
+  for (const c of cleanups) c()
+})
+
+/** A private session bus (no service activation) and an unlocked gnome-keyring on it. */
+const startKeyring = async (): Promise<string> => {
+  const dir = fs.mkdtempSync(join(tmpdir(), "codex-auth-e2e-keyring-"))
+  fs.writeFileSync(
+    join(dir, "bus.conf"),
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:dir=${dir}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`
+  )
+  const bus = spawn("dbus-daemon", [`--config-file=${join(dir, "bus.conf")}`, "--nofork", "--print-address=1"], { stdio: ["ignore", "pipe", "ignore"] })
+  children.push(bus)
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = ""
+    bus.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      out += d
+      if (out.includes("\n")) resolve(out.split("\n")[0]!.trim())
+    })
+    bus.on("error", reject)
+    bus.on("exit", (code) => reject(new Error(`dbus-daemon exited with ${code} (install dbus: scripts/system-deps.sh)`)))
+  })
+  fs.mkdirSync(join(dir, "data"))
+  fs.mkdirSync(join(dir, "run"), { mode: 0o700 })
+  const gk = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
+    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address, XDG_DATA_HOME: join(dir, "data"), XDG_RUNTIME_DIR: join(dir, "run") },
+    stdio: ["pipe", "ignore", "ignore"]
+  })
+  children.push(gk)
+  gk.stdin!.end("throwaway-e2e-password")
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync("secret-tool", ["store", "--label=probe", "codex-auth-e2e-probe", "1"], {
+      env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address },
+      input: "x",
+      timeout: 5_000
+    })
+    if (r.status === 0) return address
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error("gnome-keyring did not come up on the private bus")
+}
+
+/** A unix socket that accepts D-Bus connections and never answers. */
+const unresponsiveBus = async (): Promise<string> => {
+  const dir = fs.mkdtempSync(join(tmpdir(), "codex-auth-e2e-hang-"))
+  const sockets: Array<net.Socket> = []
+  const server = net.createServer((s) => {
+    sockets.push(s)
+    s.on("error", () => {})
+  })
+  await new Promise<void>((r) => server.listen(join(dir, "bus"), r))
+  cleanups.push(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  return `unix:path=${join(dir, "bus")}`
+}
+
+let bus = ""
+beforeAll(async () => {
+  bus = await startKeyring()
+})
+
+const existingHome = () => {
+  const home = tempCodexHome()
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+  return home
+}
+const env = (home: string, extra: Record<string, string | undefined> = {}) => ({ CODEX_HOME: home, DBUS_SESSION_BUS_ADDRESS: bus, ...extra })
+const KEYRING = ["-c", "cli_auth_credentials_store=\"keyring\""]
+const lookup = (home: string) =>
+  spawnSync("secret-tool", ["lookup", "service", "Codex Auth", "username", CodexHome.keyringAccount(home)], {
+    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus },
+    encoding: "utf8"
+  }).stdout
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url")
+const jwt = (claims: Record<string, unknown>) => `${b64({ alg: "none", typ: "JWT" })}.${b64(claims)}.sig`
+
+describe("keyring interop with the real Codex CLI", () => {
+  it("codex-auth reads what `codex login --with-api-key` stored in the keyring (and no auth.json exists)", async () => {
+    const home = existingHome()
+    const byCodex = await runCodex([...KEYRING, "login", "--with-api-key"], { env: env(home), input: "sk-test-codex-keyring-12345\n" })
+    expect(byCodex.code, byCodex.stderr).toBe(0)
+    expect(fs.existsSync(join(home, "auth.json"))).toBe(false)
+    expect(lookup(home)).toBe("{\"auth_mode\":\"apikey\",\"OPENAI_API_KEY\":\"sk-test-codex-keyring-12345\"}")
+
+    const status = await runCli(["--store", "keyring", "login", "status", "--json"], { env: env(home) })
+    expect(status.code, status.stderr).toBe(0)
+    const json = JSON.parse(status.stdout)
+    expect(json.mode).toBe("apikey")
+    expect(json.api_key.masked).toBe("sk-test-***12345")
+    expect(json.store).toEqual({
+      mode: "keyring",
+      backend: "keyring",
+      location: `keyring: Codex Auth / ${CodexHome.keyringAccount(home)}`,
+      fallback_reason: null
+    })
+    const token = await runCli(["--store", "keyring", "token"], { env: env(home) })
+    expect(token.code, token.stderr).toBe(0)
+    expect(token.stdout.trim()).toBe("sk-test-codex-keyring-12345")
+  })
+
+  it("`codex login status` reports an API key codex-auth stored in the keyring; the secret is Codex's compact JSON", async () => {
+    const home = existingHome()
+    fs.writeFileSync(join(home, "auth.json"), "{\"auth_mode\":\"apikey\",\"OPENAI_API_KEY\":\"sk-old-file\"}", { mode: 0o600 })
+    const ours = await runCli(["--store", "keyring", "login", "--with-api-key"], { env: env(home), input: "sk-test-fromcodexauth-99999\n" })
+    expect(ours.code, ours.stderr).toBe(0)
+    expect(ours.stdout + ours.stderr).toContain(`keyring: Codex Auth / ${CodexHome.keyringAccount(home)}`)
+    expect(fs.existsSync(join(home, "auth.json")), "a keyring save removes the plaintext file").toBe(false)
+    expect(lookup(home)).toBe(AuthDotJson.toCompactText(AuthDotJson.fromApiKey(Redacted.make("sk-test-fromcodexauth-99999"))))
+
+    const codex = await runCodex([...KEYRING, "login", "status"], { env: env(home) })
+    expect(codex.code, codex.stderr).toBe(0)
+    expect(codex.stdout + codex.stderr).toContain("API key configured - sk-test-***99999")
+  })
+
+  it("`codex login status` reads a ChatGPT token set codex-auth's keyring store wrote (a long secret, one item)", async () => {
+    const home = existingHome()
+    const exp = Math.floor(Date.now() / 1000) + 3600
+    const auth = { chatgpt_plan_type: "pro", chatgpt_account_id: "ws-keyring", chatgpt_user_id: "user-k" }
+    const doc = AuthDotJson.fromChatGptTokens({
+      idToken: Redacted.make(jwt({ email: "keyring@example.com", exp, "https://api.openai.com/auth": auth, pad: "x".repeat(900) })),
+      accessToken: Redacted.make(jwt({ exp, "https://api.openai.com/auth": auth, pad: "y".repeat(900) })),
+      refreshToken: Redacted.make("rt-keyring-interop"),
+      provenance: { issuer: "https://auth.openai.com", clientId: "app_EMoamEEZ73f0CkXaXp7hrann" },
+      now: new Date()
+    })
+    expect(AuthDotJson.toCompactText(doc).length).toBeGreaterThan(2000)
+    await Effect.runPromise(Effect.gen(function*() {
+      const store = yield* KeyringStore.makeKeyringStore({ codexHome: home, env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus } })
+      yield* store.save(doc)
+    }))
+    const codex = await runCodex([...KEYRING, "login", "status"], { env: env(home) })
+    expect(codex.code, codex.stderr).toBe(0)
+    expect(codex.stdout + codex.stderr).toContain("Logged in using ChatGPT")
+
+    const ours = await runCli(["--store", "keyring", "login", "status", "--json"], { env: env(home) })
+    expect(ours.code, ours.stderr).toBe(0)
+    expect(JSON.parse(ours.stdout).account).toMatchObject({ email: "keyring@example.com", account_id: "ws-keyring" })
+  })
+
+  it("logout by either CLI clears the keyring entry for both", async () => {
+    const home = existingHome()
+    await runCodex([...KEYRING, "login", "--with-api-key"], { env: env(home), input: "sk-test-logout-keyring-11111\n" })
+    const out = await runCli(["--store", "keyring", "logout", "--local-only"], { env: env(home) })
+    expect(out.code, out.stderr).toBe(0)
+    expect(out.stderr).toContain(`keyring: Codex Auth / ${CodexHome.keyringAccount(home)}`)
+    expect(lookup(home)).toBe("")
+    const codexAfter = await runCodex([...KEYRING, "login", "status"], { env: env(home) })
+    expect(codexAfter.code).toBe(1)
+    expect(codexAfter.stdout + codexAfter.stderr).toContain("Not logged in")
+
+    await runCli(["--store", "keyring", "login", "--with-api-key"], { env: env(home), input: "sk-test-logout-keyring-22222\n" })
+    const codexLogout = await runCodex([...KEYRING, "logout"], { env: env(home) })
+    expect(codexLogout.code, codexLogout.stderr).toBe(0)
+    const oursAfter = await runCli(["--store", "keyring", "login", "status"], { env: env(home) })
+    expect(oursAfter.code).toBe(ExitCode.ExitCode.NotLoggedIn)
+  })
+
+  it("auto mode: codex-auth saves to the keyring, and Codex in auto mode reads it", async () => {
+    const home = existingHome()
+    const ours = await runCli(["--store", "auto", "login", "--with-api-key"], { env: env(home), input: "sk-test-auto-interop-33333\n" })
+    expect(ours.code, ours.stderr).toBe(0)
+    expect(ours.stderr).not.toContain("warning:")
+    expect(fs.existsSync(join(home, "auth.json"))).toBe(false)
+    const codex = await runCodex(["-c", "cli_auth_credentials_store=\"auto\"", "login", "status"], { env: env(home) })
+    expect(codex.stdout + codex.stderr).toContain("API key configured - sk-test-***33333")
+    const status = JSON.parse((await runCli(["--store", "auto", "login", "status", "--json"], { env: env(home) })).stdout)
+    expect(status.store).toMatchObject({ mode: "auto", backend: "keyring", fallback_reason: null })
+  })
+})
+
+describe("the built CLI when the keyring is not usable", () => {
+  it("a hung Secret Service: keyring mode fails after the 3 s default timeout, says why, and the process exits", async () => {
+    const hung = await unresponsiveBus()
+    const home = existingHome()
+    const t0 = Date.now()
+    const r = await runCli(["--store", "keyring", "login", "status"], { env: { CODEX_HOME: home, DBUS_SESSION_BUS_ADDRESS: hung }, timeoutMs: 20_000 })
+    const elapsed = Date.now() - t0
+    expect(r.signal, "the CLI hung and was killed").toBeNull()
+    expect(r.code).toBe(ExitCode.ExitCode.Storage)
+    expect(r.stderr).toContain("(timeout)")
+    expect(r.stderr).toContain("did not answer within 3 s")
+    expect(r.stderr).toContain("hint:")
+    expect(elapsed).toBeGreaterThanOrEqual(2_900)
+    expect(elapsed).toBeLessThan(8_000)
+  })
+
+  it("a hung Secret Service: auto mode falls back to auth.json with a warning and fallback_reason timeout", async () => {
+    const hung = await unresponsiveBus()
+    const home = existingHome()
+    const extra = { CODEX_HOME: home, DBUS_SESSION_BUS_ADDRESS: hung, CODEX_AUTH_KEYRING_TIMEOUT_MS: "700" }
+    const login = await runCli(["--store", "auto", "login", "--with-api-key"], { env: extra, input: "sk-test-hung-auto-44444\n", timeoutMs: 20_000 })
+    expect(login.signal).toBeNull()
+    expect(login.code, login.stderr).toBe(0)
+    expect(login.stderr).toMatch(/warning: the keyring is unavailable \[timeout\]: the Secret Service did not answer within 0\.7 s.*; using .*auth\.json instead/)
+    expect(fs.existsSync(join(home, "auth.json"))).toBe(true)
+    const t0 = Date.now()
+    const status = await runCli(["--store", "auto", "login", "status", "--json"], { env: extra, timeoutMs: 20_000 })
+    expect(status.signal).toBeNull()
+    expect(Date.now() - t0).toBeLessThan(5_000)
+    expect(status.code, status.stderr).toBe(0)
+    const json = JSON.parse(status.stdout)
+    expect(json.store.mode).toBe("auto")
+    expect(json.store.backend).toBe("file")
+    expect(json.store.location).toBe(join(home, "auth.json"))
+    expect(json.store.fallback_reason).toMatch(/^timeout: the Secret Service did not answer within 0\.7 s/)
+  })
+
+  it("no D-Bus session: keyring mode fails at once with the reason and the next step; auto uses auth.json and says why", async () => {
+    const home = existingHome()
+    const noBus = { CODEX_HOME: home, DBUS_SESSION_BUS_ADDRESS: undefined, XDG_RUNTIME_DIR: undefined }
+    const keyring = await runCli(["--store", "keyring", "login", "--with-api-key"], { env: noBus, input: "sk-test-nobus-55555\n" })
+    expect(keyring.code).toBe(ExitCode.ExitCode.Storage)
+    expect(keyring.stderr).toContain("(no_dbus_session)")
+    expect(keyring.stderr).toContain("--store file")
+    expect(keyring.stderr).toContain("dbus-run-session")
+    expect(keyring.stderr).not.toContain("sk-test-nobus")
+    expect(fs.existsSync(join(home, "auth.json"))).toBe(false)
+
+    const auto = await runCli(["--store", "auto", "login", "--with-api-key"], { env: noBus, input: "sk-test-nobus-55555\n" })
+    expect(auto.code, auto.stderr).toBe(0)
+    expect(auto.stderr).toContain(`warning: the keyring is unavailable [no_dbus_session]: no D-Bus session bus`)
+    expect(auto.stderr).toContain(`using ${join(home, "auth.json")} instead`)
+    const status = JSON.parse((await runCli(["--store", "auto", "login", "status", "--json"], { env: noBus })).stdout)
+    expect(status.store.backend).toBe("file")
+    expect(status.store.fallback_reason).toMatch(/^no_dbus_session: /)
+    // Codex, in file mode, reads what the fallback wrote.
+    const codex = await runCodex(["login", "status"], { env: { CODEX_HOME: home } })
+    expect(codex.stdout + codex.stderr).toContain("API key configured - sk-test-***55555")
+  })
+})
