@@ -14,6 +14,7 @@
 import { Result, Schema } from "effect"
 import { FaultEndpoint, FaultRule } from "./Faults.ts"
 import { type ControlResult, type IssuerEngine, type MockRequest, type MockResponse, parseBody } from "./Issuer.ts"
+import { normaliseKeys } from "./MockConfig.ts"
 
 export const CONTROL_PREFIX = "/_harness/"
 
@@ -36,13 +37,10 @@ const FaultsClear = Schema.Struct({ endpoint: Optional(FaultEndpoint) })
 const Clock = Schema.Struct({ offsetSeconds: Schema.Finite })
 const AutoApprove = Schema.Struct({ enabled: Schema.Boolean })
 
-const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
-
 const reply = (status: number, body: unknown): MockResponse => ({ _tag: "Json", status, body, headers: { "cache-control": "no-store" } })
 
 const decodeBody = <S extends Schema.Decoder<unknown>>(schema: S, req: MockRequest): Result.Result<S["Type"], MockResponse> => {
-  const raw = parseBody(req) ?? {}
-  const normalised = Object.fromEntries(Object.entries(raw).map(([k, v]) => [camel(k), v]))
+  const normalised = normaliseKeys(parseBody(req) ?? {})
   const decoded = Schema.decodeUnknownResult(schema as Schema.Decoder<S["Type"]>)(normalised, { onExcessProperty: "error", errors: "all" })
   return Result.isFailure(decoded)
     ? Result.fail(reply(400, { error: { code: "invalid_request", message: `Invalid body for ${req.method} ${req.path}: ${decoded.failure.message.replace(/\n\s*/g, " ")}` } }))

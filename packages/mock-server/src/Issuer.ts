@@ -221,8 +221,21 @@ const errorPage = (status: number, title: string, message: string): MockResponse
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-/** Parses a JSON or form body into a flat record of strings (other JSON values are kept). */
+const parsedBodies = new WeakMap<MockRequest, { readonly value: Record<string, unknown> | undefined }>()
+
+/**
+ * Parses a JSON or form body into a record (form values are strings; JSON values are kept).
+ * Parsed once per request: classification, handling and recording all read it.
+ */
 export const parseBody = (req: MockRequest): Record<string, unknown> | undefined => {
+  const cached = parsedBodies.get(req)
+  if (cached !== undefined) return cached.value
+  const value = parseBodyText(req)
+  parsedBodies.set(req, { value })
+  return value
+}
+
+const parseBodyText = (req: MockRequest): Record<string, unknown> | undefined => {
   const text = req.body.trim()
   if (text.length === 0) return undefined
   const type = (req.headers["content-type"] ?? "").toLowerCase()
@@ -685,10 +698,15 @@ export class IssuerEngine {
     }
   }
 
+  /** The device code a person typed, ignoring case, spaces and dashes. */
+  #deviceByUserCode(typed: string): DeviceAuth | undefined {
+    const normalised = typed.toUpperCase().replace(/[^A-Z0-9]/g, "")
+    return [...this.#devices.values()].find((d) => d.userCode.replace("-", "") === normalised)
+  }
+
   #devicePageSubmit(form: Record<string, unknown>): MockResponse {
     const typed = str(form["user_code"]) ?? ""
-    const normalised = typed.toUpperCase().replace(/[^A-Z0-9]/g, "")
-    const device = [...this.#devices.values()].find((d) => d.userCode.replace("-", "") === normalised)
+    const device = this.#deviceByUserCode(typed)
     if (device === undefined) return html(400, Pages.deviceCodePage({ error: "That code is not valid. Check the code in your terminal.", value: typed }))
     if (device.status !== "pending" || this.now() > device.expiresAt) {
       return html(400, Pages.deviceCodePage({ error: "That code has expired or was already used. Start the sign-in again in your terminal.", value: typed }))
@@ -875,8 +893,7 @@ export class IssuerEngine {
   }
 
   #pendingDevice(userCode: string): ControlResult<DeviceAuth> {
-    const normalised = userCode.toUpperCase().replace(/[^A-Z0-9]/g, "")
-    const device = [...this.#devices.values()].find((d) => d.userCode.replace("-", "") === normalised)
+    const device = this.#deviceByUserCode(userCode)
     if (device === undefined) return fail(404, "unknown_user_code", `No device code ${userCode}.`)
     if (device.status !== "pending") return fail(409, "not_pending", `Device code ${device.userCode} is ${device.status}, not pending.`)
     if (this.now() > device.expiresAt) return fail(409, "expired", `Device code ${device.userCode} has expired.`)
