@@ -1,0 +1,230 @@
+/**
+ * The core `RefreshTransport` port over `effect/http`: token refresh against `{issuer}/oauth/token`
+ * and RFC 7009 revocation against `{issuer}/oauth/revoke`, with the wire format the Codex CLI uses.
+ *
+ * **Details**
+ *
+ * - Refresh is exactly one `POST` with the JSON body Codex sends
+ *   (`client_id`, `grant_type: "refresh_token"`, `refresh_reason`, `refresh_token`) and the
+ *   `originator` / `user-agent` headers. It is never retried here: refresh tokens rotate, and a
+ *   replayed token revokes the whole grant (`refresh_token_reused`). Callers (the AuthManager)
+ *   re-read storage instead of retrying.
+ * - `CODEX_REFRESH_TOKEN_URL_OVERRIDE` / `CODEX_REVOKE_TOKEN_URL_OVERRIDE` (read through `Config`
+ *   when the layer is built) replace the whole endpoint URL, as in the Codex CLI; otherwise the request's issuer (from `oauth_provenance`, or
+ *   `https://auth.openai.com`) is used.
+ * - Classification follows codex-rs `classify_refresh_token_failure`: the error code is read from
+ *   `{"error": {"code": "…"}}`, `{"error": "…"}` or `{"code": "…"}`. HTTP 401, or the codes
+ *   `refresh_token_expired`, `refresh_token_reused`, `refresh_token_invalidated` (any status), are
+ *   permanent → `ReauthRequired`. Everything else (5xx, 429, other 4xx, transport errors,
+ *   timeouts, malformed JSON) is transient → `NetworkError`.
+ *
+ * **Gotchas**
+ *
+ * A timeout or a malformed 200 answer is ambiguous: the issuer may have rotated the token anyway.
+ * The error says so; only the issuer's reuse grace window can rescue such a session.
+ *
+ * @since 0.1.0
+ */
+import { Errors, RefreshTransport as Port } from "@codex-auth/core"
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+
+export const REFRESH_URL_OVERRIDE_ENV = "CODEX_REFRESH_TOKEN_URL_OVERRIDE"
+export const REVOKE_URL_OVERRIDE_ENV = "CODEX_REVOKE_TOKEN_URL_OVERRIDE"
+
+/** Error codes that mean the refresh token is dead for good. */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set([
+  "refresh_token_expired",
+  "refresh_token_reused",
+  "refresh_token_invalidated"
+])
+
+export interface RefreshTransportOptions {
+  /** `originator` header; default `codex_cli_rs`, as the Codex CLI sends. */
+  readonly originator?: string
+  /** `user-agent` header; default `codex-auth/<version> (<platform>; <arch>) node/<version>`. */
+  readonly userAgent?: string
+  /** Time limit of one refresh POST (default 30 s). */
+  readonly refreshTimeout?: Duration.Input
+  /** Time limit of one revoke POST (default 10 s, as Codex). */
+  readonly revokeTimeout?: Duration.Input
+}
+
+const VERSION = "0.1.0"
+
+export const defaultUserAgent = (): string =>
+  `codex-auth/${VERSION} (${process.platform}; ${process.arch}) node/${process.versions.node}`
+
+/** The URL without userinfo, query or fragment, for messages. */
+export const displayUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.host}${u.pathname}`
+  } catch {
+    return "(an invalid URL)"
+  }
+}
+
+const trimSlash = (s: string) => s.replace(/\/+$/, "")
+
+const envUrl = (name: string): Effect.Effect<string | undefined> =>
+  Effect.map(Config.option(Config.String(name)), (o) => {
+    if (Option.isNone(o)) return undefined
+    const v = o.value.trim()
+    return v.length > 0 ? v : undefined
+  }).pipe(Effect.orElseSucceed(() => undefined))
+
+/**
+ * The issuer error code of an error body, as codex-rs `extract_refresh_token_error_code` reads
+ * it: `error.code` (object form), `error` (string form), else a top-level `code`. Lower-cased.
+ */
+export const extractErrorCode = (body: string): string | undefined => {
+  if (body.trim().length === 0) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+  const map = value as Record<string, unknown>
+  const error = map["error"]
+  if (typeof error === "object" && error !== null && !Array.isArray(error)) {
+    const code = (error as Record<string, unknown>)["code"]
+    if (typeof code === "string") return code.toLowerCase()
+  } else if (typeof error === "string") {
+    return error.toLowerCase()
+  }
+  const code = map["code"]
+  return typeof code === "string" ? code.toLowerCase() : undefined
+}
+
+/** Classifies a non-2xx refresh answer: `ReauthRequired` (permanent) or `NetworkError` (transient). */
+export const classifyFailure = (
+  status: number,
+  body: string,
+  target: string
+): Errors.ReauthRequired | Errors.NetworkError => {
+  const code = extractErrorCode(body)
+  if (code !== undefined && PERMANENT_CODES.has(code)) return new Errors.ReauthRequired({ reason: code })
+  if (status === 401) return new Errors.ReauthRequired({ reason: "http_401" })
+  return new Errors.NetworkError({
+    target,
+    detail: `the issuer answered HTTP ${status}${code !== undefined ? ` (${code})` : ""}`,
+    suggestion: status === 429 || status >= 500
+      ? "The issuer is busy or unavailable; codex-auth keeps the current token and tries again later."
+      : "Check the issuer URL (CODEX_REFRESH_TOKEN_URL_OVERRIDE, oauth_provenance in auth.json); if this persists, sign in again with `codex-auth login`."
+  })
+}
+
+const transportDetail = (e: unknown): string => {
+  const reason = (e as { reason?: { _tag?: string; cause?: unknown; description?: string } })?.reason
+  const cause = reason?.cause as { code?: string; message?: string; cause?: { code?: string; message?: string } } | undefined
+  const code = cause?.code ?? cause?.cause?.code
+  const text = reason?.description ?? cause?.cause?.message ?? cause?.message
+  if (reason?._tag === "InvalidUrlError") return "the URL is invalid"
+  return code !== undefined ? `could not connect (${code})` : text !== undefined ? `request failed (${text.slice(0, 200)})` : "request failed"
+}
+
+const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
+  response.text.pipe(Effect.orElseSucceed(() => ""))
+
+const parseTokens = (body: string): Port.RefreshedTokens | undefined => {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+  const map = value as Record<string, unknown>
+  const field = (k: string): Redacted.Redacted<string> | undefined | null => {
+    const v = map[k]
+    if (v === undefined || v === null) return undefined
+    return typeof v === "string" && v.length > 0 ? Redacted.make(v) : null
+  }
+  const idToken = field("id_token")
+  const accessToken = field("access_token")
+  const refreshToken = field("refresh_token")
+  if (idToken === null || accessToken === null || refreshToken === null) return undefined
+  return { idToken, accessToken, refreshToken }
+}
+
+/** Builds the transport over the `HttpClient` in context. */
+export const make = (options: RefreshTransportOptions = {}) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const originator = options.originator ?? "codex_cli_rs"
+    const userAgent = options.userAgent ?? defaultUserAgent()
+    const refreshTimeout = Duration.fromInputUnsafe(options.refreshTimeout ?? "30 seconds")
+    const revokeTimeout = Duration.fromInputUnsafe(options.revokeTimeout ?? "10 seconds")
+    const refreshOverride = yield* envUrl(REFRESH_URL_OVERRIDE_ENV)
+    const revokeOverride = yield* envUrl(REVOKE_URL_OVERRIDE_ENV)
+
+    const post = (url: string, body: Record<string, string>) =>
+      HttpClientRequest.post(url).pipe(
+        HttpClientRequest.setHeaders({ originator, "user-agent": userAgent, accept: "application/json" }),
+        HttpClientRequest.bodyJsonUnsafe(body)
+      )
+
+    const refresh = Effect.fn("RefreshTransport.refresh")(function*(request: Port.RefreshRequest) {
+      const url = refreshOverride ?? `${trimSlash(request.issuer)}/oauth/token`
+      const target = `POST ${displayUrl(url)}`
+      const timeoutText = `no answer within ${Math.round(Duration.toMillis(refreshTimeout) / 1000)} s`
+      const ambiguous = "The issuer may have rotated the token anyway; codex-auth will not resend it blindly and re-reads the stored credentials first."
+      const answer = yield* Effect.gen(function*() {
+        const response = yield* client.execute(post(url, {
+          client_id: request.clientId,
+          grant_type: "refresh_token",
+          refresh_reason: request.reason,
+          refresh_token: Redacted.value(request.refreshToken)
+        }))
+        return { status: response.status, body: yield* readBody(response) }
+      }).pipe(
+        Effect.scoped,
+        Effect.timeoutOrElse({
+          duration: refreshTimeout,
+          orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: timeoutText, suggestion: ambiguous }))
+        }),
+        Effect.catchTag("HttpClientError", (e) => Effect.fail(new Errors.NetworkError({ target, detail: transportDetail(e) })))
+      )
+      if (answer.status >= 200 && answer.status < 300) {
+        const tokens = parseTokens(answer.body)
+        if (tokens === undefined) {
+          return yield* new Errors.NetworkError({ target, detail: "the issuer answered 200 with a malformed token response", suggestion: ambiguous })
+        }
+        return tokens
+      }
+      return yield* classifyFailure(answer.status, answer.body, target)
+    })
+
+    const revoke = Effect.fn("RefreshTransport.revoke")(function*(request: Port.RevokeRequest) {
+      const url = revokeOverride ?? `${trimSlash(request.issuer)}/oauth/revoke`
+      const target = `POST ${displayUrl(url)}`
+      const status = yield* client.execute(post(url, {
+        token: Redacted.value(request.token),
+        token_type_hint: request.tokenTypeHint,
+        client_id: request.clientId
+      })).pipe(
+        Effect.flatMap((r) => Effect.as(readBody(r), r.status)),
+        Effect.scoped,
+        Effect.timeoutOrElse({
+          duration: revokeTimeout,
+          orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: `no answer within ${Math.round(Duration.toMillis(revokeTimeout) / 1000)} s` }))
+        }),
+        Effect.catchTag("HttpClientError", (e) => Effect.fail(new Errors.NetworkError({ target, detail: transportDetail(e) })))
+      )
+      if (status < 200 || status >= 300) {
+        return yield* new Errors.NetworkError({ target, detail: `the issuer answered HTTP ${status} to the revocation request` })
+      }
+    })
+
+    return Port.RefreshTransport.of({ refresh, revoke })
+  })
+
+/** The transport with default headers and timeouts; needs an `HttpClient` (see `@codex-auth/tls`). */
+export const layer: Layer.Layer<Port.RefreshTransport, never, HttpClient.HttpClient> = Layer.effect(Port.RefreshTransport, make())
+
+/** The transport with custom headers or timeouts. */
+export const layerWith = (options: RefreshTransportOptions): Layer.Layer<Port.RefreshTransport, never, HttpClient.HttpClient> =>
+  Layer.effect(Port.RefreshTransport, make(options))
