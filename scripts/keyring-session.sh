@@ -27,17 +27,29 @@ keyring_ready() {
   printf '%s' "$out" | grep -q "boolean false"
 }
 
+secrets_owned() {
+  timeout 5 dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true"
+}
+
+restore_var() { # restore_var NAME: put back the caller's value (or unset it), saved by the outer half
+  local saved="CODEX_AUTH_KS_SAVED_$1"
+  if [ "${!saved+set}" = "set" ] && [ "${!saved}" != "__unset__" ]; then export "$1=${!saved}"; else unset "$1"; fi
+  unset "$saved"
+}
+
 if [ "${1:-}" = "--inside-private-session" ]; then
   shift
-  data_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-keyring.XXXXXX")"
+  data_dir="$CODEX_AUTH_KS_DIR"
+  unset CODEX_AUTH_KS_DIR
   cleanup() { rm -rf "$data_dir"; }
   trap cleanup EXIT
-  mkdir -p "$data_dir/data" "$data_dir/runtime"
-  chmod 700 "$data_dir/runtime"
+  # XDG_DATA_HOME / XDG_RUNTIME_DIR point into $data_dir for the bus and everything it starts, so
+  # no keyring file of yours is read or written, even if D-Bus auto-starts another gnome-keyring.
   # A throwaway password for a throwaway keyring: it only exists inside this session.
   password="codex-auth-test-$$-$RANDOM"
-  printf '%s' "$password" | XDG_DATA_HOME="$data_dir/data" XDG_RUNTIME_DIR="$data_dir/runtime" \
-    gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
+  printf '%s' "$password" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
+  for _ in $(seq 1 50); do secrets_owned && break; sleep 0.1; done
   # The daemon creates and unlocks the default "login" collection; prove a round trip works.
   probe="probe-$$"
   ok=""
@@ -54,6 +66,8 @@ if [ "${1:-}" = "--inside-private-session" ]; then
     echo "keyring-session: gnome-keyring started but its default collection is not usable (store/lookup with secret-tool failed)" >&2
     exit 1
   fi
+  restore_var XDG_DATA_HOME
+  restore_var XDG_RUNTIME_DIR
   status=0
   "$@" || status=$?
   exit "$status"
@@ -70,6 +84,13 @@ for tool in dbus-run-session gnome-keyring-daemon secret-tool dbus-send; do
   fi
 done
 
+data_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-keyring.XXXXXX")"
+mkdir -p "$data_dir/data" "$data_dir/runtime"
+chmod 700 "$data_dir/runtime"
+export CODEX_AUTH_KS_DIR="$data_dir"
+export CODEX_AUTH_KS_SAVED_XDG_DATA_HOME="${XDG_DATA_HOME-__unset__}"
+export CODEX_AUTH_KS_SAVED_XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR-__unset__}"
+export XDG_DATA_HOME="$data_dir/data" XDG_RUNTIME_DIR="$data_dir/runtime"
 # dbus-run-session ends the bus (and with it gnome-keyring) when the command exits. (In unprivileged
 # containers its daemon prints a harmless "Failed to set fd limit" notice.)
 exec dbus-run-session -- "$0" --inside-private-session "$@"
