@@ -72,9 +72,9 @@ export interface MockIssuerOptions {
    * ::1. With `dir`, the CA certificate is written to `dir/ca.pem`.
    */
   readonly tls?: boolean | { readonly dir?: string | undefined } | undefined
-  /** Configuration (options form); merged under `configFile` is not supported: give one. */
+  /** Configuration in options form (give this or `configFile`, not both). */
   readonly config?: MockConfig.MockConfigInput | undefined
-  /** A JSON or TOML configuration file. */
+  /** A JSON or TOML configuration file (give this or `config`, not both). */
   readonly configFile?: string | undefined
   /** Approve browser sign-ins and device codes immediately (overrides the config value). */
   readonly autoApprove?: boolean | undefined
@@ -148,6 +148,9 @@ const controlOf = (engine: IssuerEngine): MockIssuerControl => ({
 const hostForUrl = (host: string): string => (isIPv6(host) ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host)
 
 const resolveConfig = Effect.fnUntraced(function*(options: MockIssuerOptions) {
+  if (options.configFile !== undefined && options.config !== undefined) {
+    return yield* new Errors.ConfigError({ file: options.configFile, detail: "both a configuration file and inline options were given; use one of them" })
+  }
   if (options.configFile !== undefined) return yield* MockConfig.loadFile(options.configFile)
   return yield* Effect.fromResult(MockConfig.decode(options.config ?? {}, "mock issuer options"))
 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Result } from "effect"
+import { Effect, Result } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -106,6 +106,7 @@ name = "One"
       const config = yield* Effect.promise(() => running.control.config())
       yield* Effect.promise(() => running.close())
       assert.strictEqual(config.accounts[0]!.email, "file@example.com")
-      assert.isTrue(Exit.isSuccess(Exit.void))
+      const both = yield* Effect.promise(() => startMockIssuer({ configFile: path, config: {} }).then(() => undefined, (e: unknown) => e))
+      assert.strictEqual((both as { _tag: string })._tag, "ConfigError")
     }))
 })
