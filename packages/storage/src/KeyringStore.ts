@@ -484,7 +484,31 @@ export const makeAccess = (options: KeyringOptions): KeyringAccess => {
   const service = KEYRING_SERVICE
   const account = () => keyringAccount(options.codexHome)
   const call = <A>(f: (signal: AbortSignal) => Promise<A>) => Effect.tryPromise({ try: f, catch: toUnavailable })
-  const read = call((signal) => client.get(service, account(), readTimeout, signal)).pipe(Effect.map(Option.fromNullishOr))
+  const getRaw = (acct: string) => call((signal) => client.get(service, acct, readTimeout, signal))
+  /**
+   * Some Codex builds split long secrets into `CODEX_CHUNKED:<n>:<first part>` plus entries
+   * `<account>:1` … `<account>:<n-1>` (Codex 0.169 does not; it stores one item). Read those too.
+   */
+  const chunkCount = (value: string): number | undefined => {
+    const m = /^CODEX_CHUNKED:(\d+):/.exec(value)
+    return m ? Number(m[1]) : undefined
+  }
+  const read = Effect.gen(function*() {
+    const acct = account()
+    const main = yield* getRaw(acct)
+    if (main === null) return Option.none<string>()
+    const count = chunkCount(main)
+    if (count === undefined) return Option.some(main)
+    let full = main.slice(main.indexOf(":", "CODEX_CHUNKED:".length) + 1)
+    for (let i = 1; i < count; i++) {
+      const part = yield* getRaw(`${acct}:${i}`)
+      if (part === null) {
+        return yield* new KeyringUnavailable({ reason: "error", detail: `the keyring entry is split into ${count} parts and part ${i} is missing` })
+      }
+      full += part
+    }
+    return Option.some(full)
+  })
   const write = (secret: string) =>
     Effect.gen(function*() {
       const acct = account()
@@ -499,7 +523,16 @@ export const makeAccess = (options: KeyringOptions): KeyringAccess => {
         })
       }
     })
-  const erase = call((signal) => client.delete(service, account(), readTimeout, signal))
+  const erase = Effect.gen(function*() {
+    const acct = account()
+    const main = yield* getRaw(acct)
+    const count = main === null ? undefined : chunkCount(main)
+    for (let i = 1; count !== undefined && i < count; i++) {
+      const part = `${acct}:${i}`
+      yield* call((signal) => client.delete(service, part, readTimeout, signal))
+    }
+    return yield* call((signal) => client.delete(service, acct, readTimeout, signal))
+  })
   return {
     service,
     account,

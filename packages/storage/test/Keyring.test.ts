@@ -143,6 +143,25 @@ describe(`keyring mode (session keyring ${expectation})`, () => {
         assert.deepStrictEqual(again, { removed: [], absent: [location, join(home, "auth.json")], failed: [] })
       }))
 
+    it.effect("reads and removes a secret split the way some Codex builds chunk long values (CODEX_CHUNKED:<n>:…)", () =>
+      Effect.gen(function*() {
+        const home = tempHome()
+        const account = CodexHome.keyringAccount(home)
+        const json = AuthDotJson.toCompactText(apiDoc(`sk-test-chunked-${"z".repeat(40)}`))
+        const parts = [json.slice(0, 20), json.slice(20, 45), json.slice(45)]
+        const put = (acct: string, value: string) =>
+          assert.strictEqual(secretTool(["store", "--label=chunk", "service", "Codex Auth", "username", acct], value).status, 0)
+        put(account, `CODEX_CHUNKED:3:${parts[0]}`)
+        put(`${account}:1`, parts[1]!)
+        put(`${account}:2`, parts[2]!)
+        const s = yield* make(home)
+        assert.strictEqual(keyOf(yield* s.load), `sk-test-chunked-${"z".repeat(40)}`)
+        yield* s.remove
+        for (const acct of [account, `${account}:1`, `${account}:2`]) {
+          assert.strictEqual(secretTool(["lookup", "service", "Codex Auth", "username", acct]).stdout, "")
+        }
+      }))
+
     it.effect("keyring mode never reads auth.json", () =>
       Effect.gen(function*() {
         const home = tempHome()
