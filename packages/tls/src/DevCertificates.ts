@@ -46,7 +46,8 @@ const keyAlgorithm: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = {
 
 const crypto = webcrypto
 
-const toPem = (der: ArrayBuffer, label: string): string => x509.PemConverter.encode(der, label)
+/** PEM text ending with a newline, so that bundles can be built by plain concatenation. */
+const toPem = (der: ArrayBuffer, label: string): string => `${x509.PemConverter.encode(der, label).trimEnd()}\n`
 
 const exportKeyPem = async (key: CryptoKey): Promise<string> =>
   toPem(await crypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY")
@@ -117,9 +118,9 @@ export const generateDevCertificates = async (options: DevCertificateOptions = {
   )
 
   return {
-    caCertPem: caCert.toString("pem"),
+    caCertPem: toPem(caCert.rawData, "CERTIFICATE"),
     caKeyPem: await exportKeyPem(caKeys.privateKey),
-    serverCertPem: serverCert.toString("pem"),
+    serverCertPem: toPem(serverCert.rawData, "CERTIFICATE"),
     serverKeyPem: await exportKeyPem(serverKeys.privateKey)
   }
 }

@@ -45,7 +45,8 @@ describe("generateDevCertificates", () => {
     const lifetimeDays = (Date.parse(server.validTo) - Date.parse(server.validFrom)) / 86_400_000
     expect(lifetimeDays).toBeGreaterThan(1.9)
     expect(lifetimeDays).toBeLessThan(2.2)
-    expect(certs.caKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
+    expect(certs.caKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n$/)
+    expect(certs.caCertPem).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/)
     expect(certs.serverKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
   })
 

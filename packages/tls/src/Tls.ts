@@ -1,0 +1,302 @@
+/**
+ * The one place codex-auth's network settings become an undici `Dispatcher`: Node's roots plus the
+ * custom CA bundle (`CODEX_CA_CERTIFICATE` → `SSL_CERT_FILE`), and the env proxies
+ * (`HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`, either case) through undici's `EnvHttpProxyAgent`.
+ *
+ * The same trust store applies to direct connections, to the origin TLS session inside a proxy
+ * CONNECT tunnel, and to `https://` proxies themselves. `layerHttpClient` gives the
+ * `@effect/platform-node` undici `HttpClient` built on it, so every request (login, code exchange,
+ * refresh, revoke, device polling) uses it; {@link webSocketOptions} / {@link openWebSocket} give
+ * WebSockets the same dispatcher.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Redacted, type Scope } from "effect"
+import { NetworkError, TlsConfigError } from "@codex-auth/core/Errors"
+import { NodeHttpClient } from "@effect/platform-node"
+import * as tls from "node:tls"
+import { EnvHttpProxyAgent, WebSocket, type Dispatcher } from "undici"
+import { type CaBundle, type CaSelection, type Env, loadCaBundle, selectCaBundle, trustedRoots } from "./CaBundle.ts"
+import { ProxyConfigError, type ProxySettings, proxyFor, readProxySettings } from "./Proxy.ts"
+
+/** What the environment asks for: the CA bundle (if any) and the proxies. */
+export interface NetworkSettings {
+  readonly ca: CaBundle | undefined
+  readonly proxy: ProxySettings
+  /** Number of trusted roots after adding the bundle to Node's roots (deduplicated). */
+  readonly rootCount: number
+}
+
+/**
+ * Reads and checks the CA bundle and proxy variables. Fails with `TlsConfigError` (naming the
+ * variable and the path) or `ProxyConfigError` (naming the variable, credentials masked).
+ */
+export const loadNetworkSettings = Effect.fn("Tls.loadNetworkSettings")(function*(
+  env: Env = process.env
+): Effect.fn.Return<NetworkSettings, TlsConfigError | ProxyConfigError> {
+  const ca = yield* loadCaBundle(env)
+  const proxy = readProxySettings(env)
+  if (proxy instanceof ProxyConfigError) return yield* proxy
+  return { ca, proxy, rootCount: trustedRoots(ca).length }
+})
+
+/** A plain, JSON-friendly summary of the settings: no PEM text, proxy credentials masked. */
+export const describeNetworkSettings = (settings: NetworkSettings) => ({
+  ca: settings.ca === undefined
+    ? undefined
+    : {
+      variable: settings.ca.variable,
+      path: settings.ca.path,
+      certificateCount: settings.ca.certificates.length,
+      subjects: settings.ca.certificates.map((c) => c.subject),
+      shadowed: settings.ca.shadowed,
+      ignoredBlocks: settings.ca.ignoredBlocks
+    },
+  rootCount: settings.rootCount,
+  proxy: {
+    http: settings.proxy.http === undefined ? undefined : { variable: settings.proxy.http.variable, url: settings.proxy.http.display },
+    https: settings.proxy.https === undefined
+      ? undefined
+      : { variable: settings.proxy.https.variable, url: settings.proxy.https.display },
+    noProxy: settings.proxy.noProxy
+  }
+})
+
+const secureContexts = new WeakMap<NetworkSettings, tls.SecureContext>()
+
+/**
+ * A TLS secure context trusting Node's roots plus the bundle. Built once per settings object, so
+ * the few hundred roots are not parsed again for every connection.
+ */
+export const secureContextFor = (settings: NetworkSettings): tls.SecureContext => {
+  let context = secureContexts.get(settings)
+  if (context === undefined) {
+    context = tls.createSecureContext({ ca: [...trustedRoots(settings.ca)] })
+    secureContexts.set(settings, context)
+  }
+  return context
+}
+
+/**
+ * Options for `node:tls` / `node:https` / `ws` clients that do not go through undici (no proxy
+ * support there): trust the same roots.
+ */
+export const nodeTlsOptions = (settings: NetworkSettings): { readonly secureContext: tls.SecureContext } => ({
+  secureContext: secureContextFor(settings)
+})
+
+/**
+ * Builds the undici dispatcher: an `EnvHttpProxyAgent` whose proxy variables come from `settings`
+ * (never re-read from `process.env`), with the custom trust store on the direct connection, the
+ * tunnelled origin connection and an `https://` proxy connection alike. Not scoped: close it.
+ */
+export const makeDispatcherUnsafe = (settings: NetworkSettings): Dispatcher => {
+  const secureContext = secureContextFor(settings)
+  return new EnvHttpProxyAgent({
+    // An empty string (not undefined) stops undici from falling back to process.env.
+    httpProxy: settings.proxy.http === undefined ? "" : Redacted.value(settings.proxy.http.url),
+    httpsProxy: settings.proxy.https === undefined ? "" : Redacted.value(settings.proxy.https.url),
+    noProxy: settings.proxy.noProxy?.value ?? "",
+    connect: { secureContext },
+    requestTls: { secureContext },
+    proxyTls: { secureContext }
+  })
+}
+
+/** The dispatcher as a scoped resource (closed with the scope). */
+export const makeDispatcher = (settings: NetworkSettings): Effect.Effect<Dispatcher, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => makeDispatcherUnsafe(settings)),
+    (dispatcher) => Effect.promise(() => dispatcher.close()).pipe(Effect.ignore)
+  )
+
+/** `NodeHttpClient.Dispatcher` from the given environment. */
+export const layerDispatcherWith = (env: Env): Layer.Layer<NodeHttpClient.Dispatcher, TlsConfigError | ProxyConfigError> =>
+  Layer.effect(NodeHttpClient.Dispatcher, Effect.flatMap(loadNetworkSettings(env), makeDispatcher))
+
+/** `NodeHttpClient.Dispatcher` from `process.env`. */
+export const layerDispatcher: Layer.Layer<NodeHttpClient.Dispatcher, TlsConfigError | ProxyConfigError> = Layer.suspend(
+  () => layerDispatcherWith(process.env)
+)
+
+/** The undici `HttpClient` over {@link layerDispatcherWith}, plus the dispatcher itself (for WebSockets). */
+export const layerHttpClientWith = (env: Env) =>
+  NodeHttpClient.layerUndiciNoDispatcher.pipe(Layer.provideMerge(layerDispatcherWith(env)))
+
+/**
+ * The `HttpClient` every codex-auth program should use, configured from `process.env`; also
+ * provides `NodeHttpClient.Dispatcher`.
+ */
+export const layerHttpClient = Layer.suspend(() => layerHttpClientWith(process.env))
+
+/** Options for undici's `WebSocket` so it uses the same dispatcher (CA bundle and proxy). */
+export const webSocketOptions = (
+  dispatcher: Dispatcher,
+  options: { readonly protocols?: string | Array<string>; readonly headers?: Record<string, string> } = {}
+): ConstructorParameters<typeof WebSocket>[1] => ({
+  dispatcher,
+  ...(options.protocols === undefined ? {} : { protocols: options.protocols }),
+  ...(options.headers === undefined ? {} : { headers: options.headers })
+})
+
+/**
+ * Opens an undici `WebSocket` through the `NodeHttpClient.Dispatcher` in context and waits for it
+ * to open; it is closed when the scope closes. A failure to connect becomes a `NetworkError` whose
+ * hint names `CODEX_CA_CERTIFICATE` when the certificate was not trusted.
+ */
+export const openWebSocket = Effect.fn("Tls.openWebSocket")(function*(
+  url: string,
+  options: { readonly protocols?: string | Array<string>; readonly headers?: Record<string, string>; readonly ca?: CaSelection | undefined } = {}
+): Effect.fn.Return<WebSocket, NetworkError, NodeHttpClient.Dispatcher | Scope.Scope> {
+  const dispatcher = yield* NodeHttpClient.Dispatcher
+  const target = `WebSocket ${redactUrl(url)}`
+  return yield* Effect.acquireRelease(
+    Effect.callback<WebSocket, NetworkError>((resume) => {
+      let socket: WebSocket
+      try {
+        socket = new WebSocket(url, webSocketOptions(dispatcher, options))
+      } catch (cause) {
+        resume(Effect.fail(toNetworkError(target, cause, options.ca)))
+        return
+      }
+      const onOpen = () => {
+        socket.removeEventListener("error", onError)
+        resume(Effect.succeed(socket))
+      }
+      const onError = (event: Event) => {
+        socket.removeEventListener("open", onOpen)
+        resume(Effect.fail(toNetworkError(target, (event as Event & { error?: unknown }).error ?? event, options.ca)))
+      }
+      socket.addEventListener("open", onOpen, { once: true })
+      socket.addEventListener("error", onError, { once: true })
+      return Effect.sync(() => socket.close())
+    }),
+    (socket) => Effect.sync(() => socket.close())
+  )
+})
+
+const CERT_UNTRUSTED_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE"
+])
+const CERT_OTHER_CODES = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_REVOKED",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "EPROTO"
+])
+
+/** What went wrong on the wire, for a person: the low-level code, a sentence, and a next step. */
+export interface NetworkFailure {
+  readonly code: string | undefined
+  readonly detail: string
+  readonly suggestion: string | undefined
+}
+
+/** Walks `cause`, `reason`, `error` and `errors` links of an error graph (bounded). */
+const collectErrors = (root: unknown): Array<Record<string, unknown>> => {
+  const out: Array<Record<string, unknown>> = []
+  const seen = new Set<unknown>()
+  const queue: Array<unknown> = [root]
+  while (queue.length > 0 && out.length < 32) {
+    const next = queue.shift()
+    if (typeof next !== "object" || next === null || seen.has(next)) continue
+    seen.add(next)
+    const record = next as Record<string, unknown>
+    out.push(record)
+    for (const key of ["reason", "cause", "error"]) queue.push(record[key])
+    if (Array.isArray(record.errors)) queue.push(...(record.errors as Array<unknown>))
+  }
+  return out
+}
+
+/**
+ * Explains a failed request or WebSocket: an untrusted certificate gets the `CODEX_CA_CERTIFICATE`
+ * advice (or, when a bundle is already selected, advice about that bundle), a proxy failure names
+ * the proxy variables. `ca` is the current selection (defaults to the one `process.env` makes).
+ */
+export const describeNetworkFailure = (
+  cause: unknown,
+  ca: CaSelection | undefined = selectCaBundle(process.env)
+): NetworkFailure => {
+  const chain = collectErrors(cause)
+  const codes = chain.map((e) => (typeof e.code === "string" ? e.code : undefined)).filter((c) => c !== undefined)
+  const messages = chain.map((e) => (typeof e.message === "string" ? e.message : "")).filter((m) => m !== "")
+  const untrusted = codes.find((c) => CERT_UNTRUSTED_CODES.has(c))
+  const bundleText = ca === undefined ? "" : `the CA bundle ${ca.path} (selected by ${ca.variable}) plus `
+  if (untrusted !== undefined) {
+    return {
+      code: untrusted,
+      detail: `the server's TLS certificate is not trusted (${untrusted}); trusted roots are ${bundleText}the system and Node roots`,
+      suggestion: ca === undefined
+        ? "If a corporate proxy or gateway inspects TLS, export its root certificate as PEM and set CODEX_CA_CERTIFICATE=/path/to/root-ca.pem (SSL_CERT_FILE works too). `codex-auth doctor` shows what is in effect."
+        : `Check that ${ca.path} (from ${ca.variable}) holds the root that signed this server's certificate, or point CODEX_CA_CERTIFICATE at the right PEM file. \`codex-auth doctor\` lists the certificates it holds.`
+    }
+  }
+  const other = codes.find((c) => CERT_OTHER_CODES.has(c))
+  if (other !== undefined) {
+    const what = other === "CERT_HAS_EXPIRED"
+      ? "the server's TLS certificate has expired (or this machine's clock is wrong)"
+      : other === "CERT_NOT_YET_VALID"
+      ? "the server's TLS certificate is not valid yet (is this machine's clock wrong?)"
+      : other === "ERR_TLS_CERT_ALTNAME_INVALID"
+      ? "the server's TLS certificate does not name this host"
+      : `the TLS handshake failed (${other})`
+    return {
+      code: other,
+      detail: what,
+      suggestion: "Run `codex-auth doctor` to check the clock, the CA bundle and the proxy in effect."
+    }
+  }
+  const proxyMessage = messages.find((m) => /proxy/i.test(m))
+  if (proxyMessage !== undefined) {
+    const status = proxyMessage.match(/\((\d{3})\)/)?.[1]
+    return {
+      code: codes[0] ?? "PROXY",
+      detail: `the proxy refused the connection: ${proxyMessage}`,
+      suggestion: status === "407"
+        ? "The proxy wants credentials: put them in HTTPS_PROXY as http://user:password@host:port, or ask for an exception in NO_PROXY."
+        : "Check HTTPS_PROXY / HTTP_PROXY / NO_PROXY (`codex-auth doctor` shows which proxy is in effect)."
+    }
+  }
+  const code = codes.find((c) => /^E[A-Z]+$/.test(c)) ?? codes[0]
+  const message = messages.find((m) => m !== "fetch failed" && !/^Transport error/.test(m)) ?? messages[0] ?? String(cause)
+  return {
+    code,
+    detail: code === undefined || message.includes(code) ? message : `${message} (${code})`,
+    suggestion: code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT"
+      ? "Check the network and any proxy settings (`codex-auth doctor`)."
+      : undefined
+  }
+}
+
+/** A core `NetworkError` for `target` (no secrets in it: pass a URL without query), explained. */
+export const toNetworkError = (target: string, cause: unknown, ca?: CaSelection): NetworkError => {
+  const failure = describeNetworkFailure(cause, ca ?? selectCaBundle(process.env))
+  return new NetworkError({
+    target,
+    detail: failure.detail,
+    ...(failure.suggestion === undefined ? {} : { suggestion: failure.suggestion })
+  })
+}
+
+/** Drops user-info, query and fragment from a URL for messages. */
+export const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.host}${u.pathname}`
+  } catch {
+    return "<invalid URL>"
+  }
+}
+
+/** Convenience for tooling: which proxy (masked) a URL would use under these settings. */
+export const proxyDisplayFor = (settings: NetworkSettings, url: string): string | undefined =>
+  proxyFor(settings.proxy, url)?.display
