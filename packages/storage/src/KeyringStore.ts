@@ -305,11 +305,16 @@ export class KeyringClient {
     if (modulePath === undefined && this.options.helperSource === undefined) {
       return new KeyringUnavailable({ reason: "error", detail: "the @napi-rs/keyring module is not installed next to codex-auth" })
     }
-    const env: NodeJS.ProcessEnv = { ...this.env, CODEX_AUTH_KEYRING_MODULE: modulePath ?? "" }
+    // The program travels in the environment so that `ps` shows a short, recognisable command line.
+    const env: NodeJS.ProcessEnv = {
+      ...this.env,
+      CODEX_AUTH_KEYRING_MODULE: modulePath ?? "",
+      CODEX_AUTH_KEYRING_HELPER: this.options.helperSource ?? HELPER_SOURCE
+    }
     delete env["NODE_OPTIONS"]
     let child: ChildProcessWithoutNullStreams
     try {
-      child = spawn(process.execPath, ["-e", this.options.helperSource ?? HELPER_SOURCE], {
+      child = spawn(process.execPath, ["-e", "/* codex-auth keyring helper */ eval(process.env.CODEX_AUTH_KEYRING_HELPER)"], {
         env,
         stdio: ["pipe", "pipe", "pipe"],
         windowsHide: true
