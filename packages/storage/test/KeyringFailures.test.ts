@@ -26,7 +26,7 @@ afterAll(() => {
   for (const c of cleanups.reverse()) c()
 })
 
-/** A private session bus. `activation: false`: nothing is auto-started (no .service directories). */
+/** A private session bus on which nothing is auto-started (no .service directories). */
 const privateBus = async (): Promise<{ address: string; dir: string }> => {
   const dir = fs.mkdtempSync(join(tmpdir(), "codex-auth-bus-"))
   const config = join(dir, "bus.conf")
