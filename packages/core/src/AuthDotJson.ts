@@ -110,8 +110,13 @@ export const parse = (text: string, location: string): Result.Result<AuthDocumen
   try {
     value = JSON.parse(text)
   } catch (e) {
-    const m = e instanceof SyntaxError ? e.message.replace(/"[^"]*"/g, "…").slice(0, 160) : "invalid JSON"
-    return Result.fail(new CorruptCredentials({ location, detail: `not valid JSON (${m})` }))
+    // V8's message quotes a snippet of the input, which may hold a secret: keep only the position.
+    const position = e instanceof SyntaxError ? /position (\d+)/.exec(e.message)?.[1] : undefined
+    if (position === undefined) return Result.fail(new CorruptCredentials({ location, detail: "not valid JSON" }))
+    const before = text.slice(0, Number(position))
+    const line = before.split("\n").length
+    const column = Number(position) - before.lastIndexOf("\n")
+    return Result.fail(new CorruptCredentials({ location, detail: `not valid JSON (line ${line}, column ${column})` }))
   }
   return fromJsonValue(value, location)
 }
