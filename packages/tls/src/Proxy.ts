@@ -53,6 +53,10 @@ export class ProxyConfigError extends Data.TaggedError("ProxyConfigError")<{
 
 /** Replaces the user-info part of a URL-ish string with `***`. Works on unparsable input too. */
 export const maskProxyUrl = (value: string): string => {
+  const regexMask = () =>
+    value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ""}***@`)
+  // `user:pw@host:port` would parse as a URL with the scheme `user:`.
+  if (!value.includes("://")) return regexMask()
   try {
     const url = new URL(value)
     if (url.username === "" && url.password === "") return url.href
@@ -60,7 +64,7 @@ export const maskProxyUrl = (value: string): string => {
     url.password = ""
     return url.href
   } catch {
-    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ""}***@`)
+    return regexMask()
   }
 }
 

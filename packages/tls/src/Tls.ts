@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Redacted, type Scope } from "effect"
-import { NetworkError, TlsConfigError } from "@codex-auth/core/Errors"
+import { NetworkError, type TlsConfigError } from "@codex-auth/core/Errors"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as tls from "node:tls"
 import { EnvHttpProxyAgent, WebSocket, type Dispatcher } from "undici"
@@ -79,10 +79,10 @@ export const secureContextFor = (settings: NetworkSettings): tls.SecureContext =
 
 /**
  * Options for `node:tls` / `node:https` / `ws` clients that do not go through undici (no proxy
- * support there): trust the same roots.
+ * support there): trust the same roots (Node's plus the bundle). A fresh array each call.
  */
-export const nodeTlsOptions = (settings: NetworkSettings): { readonly secureContext: tls.SecureContext } => ({
-  secureContext: secureContextFor(settings)
+export const nodeTlsOptions = (settings: NetworkSettings): { ca: Array<string> } => ({
+  ca: [...trustedRoots(settings.ca)]
 })
 
 /**
@@ -139,6 +139,41 @@ export const webSocketOptions = (
   ...(options.headers === undefined ? {} : { headers: options.headers })
 })
 
+/** Options of {@link openWebSocket}. */
+export interface OpenWebSocketOptions {
+  readonly protocols?: string | Array<string>
+  readonly headers?: Record<string, string>
+  /** The CA selection to explain failures with (default: the one `process.env` makes). */
+  readonly ca?: CaSelection | undefined
+}
+
+/**
+ * Wraps a dispatcher so that the last transport error of a request is kept: undici's `WebSocket`
+ * reports only "Received network error", dropping the TLS error code needed for a useful hint.
+ */
+const capturingErrors = (dispatcher: Dispatcher) => {
+  const captured: { error: unknown } = { error: undefined }
+  const wrapped = dispatcher.compose((dispatch) => (opts, handler) => {
+    const record = (error: unknown) => {
+      captured.error = error
+    }
+    const proxy = new Proxy(handler, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver)
+        if ((property === "onResponseError" || property === "onError") && typeof value === "function") {
+          return (...args: Array<unknown>) => {
+            record(args[args.length - 1])
+            return (value as (...a: Array<unknown>) => unknown).apply(target, args)
+          }
+        }
+        return value
+      }
+    })
+    return dispatch(opts, proxy)
+  })
+  return { wrapped, captured }
+}
+
 /**
  * Opens an undici `WebSocket` through the `NodeHttpClient.Dispatcher` in context and waits for it
  * to open; it is closed when the scope closes. A failure to connect becomes a `NetworkError` whose
@@ -146,17 +181,19 @@ export const webSocketOptions = (
  */
 export const openWebSocket = Effect.fn("Tls.openWebSocket")(function*(
   url: string,
-  options: { readonly protocols?: string | Array<string>; readonly headers?: Record<string, string>; readonly ca?: CaSelection | undefined } = {}
+  options: OpenWebSocketOptions = {}
 ): Effect.fn.Return<WebSocket, NetworkError, NodeHttpClient.Dispatcher | Scope.Scope> {
   const dispatcher = yield* NodeHttpClient.Dispatcher
   const target = `WebSocket ${redactUrl(url)}`
+  const explain = "ca" in options ? { ca: options.ca } : {}
+  const { wrapped, captured } = capturingErrors(dispatcher)
   return yield* Effect.acquireRelease(
     Effect.callback<WebSocket, NetworkError>((resume) => {
       let socket: WebSocket
       try {
-        socket = new WebSocket(url, webSocketOptions(dispatcher, options))
+        socket = new WebSocket(url, webSocketOptions(wrapped, options))
       } catch (cause) {
-        resume(Effect.fail(toNetworkError(target, cause, options.ca)))
+        resume(Effect.fail(toNetworkError(target, cause, explain)))
         return
       }
       const onOpen = () => {
@@ -165,7 +202,8 @@ export const openWebSocket = Effect.fn("Tls.openWebSocket")(function*(
       }
       const onError = (event: Event) => {
         socket.removeEventListener("open", onOpen)
-        resume(Effect.fail(toNetworkError(target, (event as Event & { error?: unknown }).error ?? event, options.ca)))
+        const reported = (event as Event & { error?: unknown }).error ?? event
+        resume(Effect.fail(toNetworkError(target, captured.error ?? reported, explain)))
       }
       socket.addEventListener("open", onOpen, { once: true })
       socket.addEventListener("error", onError, { once: true })
@@ -220,12 +258,14 @@ const collectErrors = (root: unknown): Array<Record<string, unknown>> => {
 /**
  * Explains a failed request or WebSocket: an untrusted certificate gets the `CODEX_CA_CERTIFICATE`
  * advice (or, when a bundle is already selected, advice about that bundle), a proxy failure names
- * the proxy variables. `ca` is the current selection (defaults to the one `process.env` makes).
+ * the proxy variables. `options.ca` is the current CA selection (`undefined`: none); when the key
+ * is absent, the selection `process.env` makes is used.
  */
 export const describeNetworkFailure = (
   cause: unknown,
-  ca: CaSelection | undefined = selectCaBundle(process.env)
+  options: { readonly ca?: CaSelection | undefined } = {}
 ): NetworkFailure => {
+  const ca = "ca" in options ? options.ca : selectCaBundle(process.env)
   const chain = collectErrors(cause)
   const codes = chain.map((e) => (typeof e.code === "string" ? e.code : undefined)).filter((c) => c !== undefined)
   const messages = chain.map((e) => (typeof e.message === "string" ? e.message : "")).filter((m) => m !== "")
@@ -277,9 +317,16 @@ export const describeNetworkFailure = (
   }
 }
 
-/** A core `NetworkError` for `target` (no secrets in it: pass a URL without query), explained. */
-export const toNetworkError = (target: string, cause: unknown, ca?: CaSelection): NetworkError => {
-  const failure = describeNetworkFailure(cause, ca ?? selectCaBundle(process.env))
+/**
+ * A core `NetworkError` for `target` (no secrets in it: pass a URL without query), explained.
+ * `options.ca` as in {@link describeNetworkFailure}.
+ */
+export const toNetworkError = (
+  target: string,
+  cause: unknown,
+  options: { readonly ca?: CaSelection | undefined } = {}
+): NetworkError => {
+  const failure = describeNetworkFailure(cause, options)
   return new NetworkError({
     target,
     detail: failure.detail,
