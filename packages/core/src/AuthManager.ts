@@ -1,0 +1,625 @@
+/**
+ * `AuthManager`: the one place that turns stored (or environment) credentials into a bearer token,
+ * refreshing ChatGPT tokens so that a rotated refresh token is never lost and never replayed, even
+ * when many processes share one `auth.json`.
+ *
+ * **Mental model**
+ *
+ * - Credentials come from, in Codex's order: `CODEX_API_KEY`, then `CODEX_ACCESS_TOKEN`, then the
+ *   `CredentialStore` (file, keyring, auto, memory). Environment credentials are never refreshed.
+ * - A stored ChatGPT token is refreshed proactively when its access token is expired or within
+ *   5 minutes of `exp`, or when `last_refresh` is older than 8 days; and on demand after an HTTP
+ *   401 (`refreshAfter401`: reload first, adopt a token another process wrote, else refresh once).
+ * - Single flight in the process: one semaphore; concurrent callers wait for the one refresh and
+ *   then read its result. Across processes: the store's lock (`auth.json.lock`, `flock(2)` like
+ *   the Codex CLI); inside it the store is re-read, and the refresh POST is sent only if the stored
+ *   token still needs it; the result is written atomically before the lock is released.
+ * - Never replay: a transient failure (`NetworkError`) is not retried; the manager keeps serving
+ *   the current token while it is valid and waits (5 s, doubling to 5 min) before it sends a
+ *   refresh again. A permanent failure (`ReauthRequired`) is remembered for that refresh token
+ *   (and, with `codexHome`, in the `ReauthMarker` file for other processes and `login status`).
+ * - Hot path: a valid cached token is served from memory; the store's cheap `fingerprint` is
+ *   checked at most every `changeCheckIntervalMs` (250 ms) to notice other processes' writes.
+ *
+ * **Gotchas**
+ *
+ * The startup policy check (`enforcePolicy`, on by default) logs out stored credentials that
+ * break the `AuthPolicy` when the layer is built, and fails the layer with
+ * `PolicyViolation({ loggedOut: true })`; it mirrors `@codex-auth/policy`'s `enforceAtStartup`
+ * (which core cannot import). Apps that already run that at startup pass `enforcePolicy: false`.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Config, Context, Effect, Layer, Option, Redacted, Result, Semaphore } from "effect"
+import * as AuthDotJson from "./AuthDotJson.ts"
+import { AuthPolicy } from "./AuthPolicy.ts"
+import { CredentialStore } from "./CredentialStore.ts"
+import * as Errors from "./Errors.ts"
+import * as Jwt from "./Jwt.ts"
+import * as ReauthMarker from "./ReauthMarker.ts"
+import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
+
+/** Proactive refresh window before `exp` (Codex: 5 minutes). */
+export const REFRESH_SKEW_MS = 5 * 60 * 1000
+/** Refresh when `last_refresh` is older than this (Codex: 8 days). */
+export const MAX_REFRESH_AGE_MS = 8 * 24 * 60 * 60 * 1000
+
+export type CredentialSource = "env:CODEX_API_KEY" | "env:CODEX_ACCESS_TOKEN" | "store"
+
+/** What the manager currently authenticates with; never holds a secret. */
+export interface Credentials {
+  readonly source: CredentialSource
+  readonly mode: AuthDotJson.AuthMode
+  /** `ChatGPT-Account-Id`: `tokens.account_id`, else the ID token's `chatgpt_account_id`. */
+  readonly accountId: string | undefined
+  /** ID-token claims (for `CODEX_ACCESS_TOKEN`, the access token's). */
+  readonly claims: Jwt.TokenClaims | undefined
+  /** Access token `exp`, ms since the epoch. */
+  readonly accessTokenExpiresAt: number | undefined
+  readonly lastRefresh: string | undefined
+  /** When a proactive refresh is due (ms); `undefined` for API keys and environment tokens. */
+  readonly refreshDueAt: number | undefined
+  /** Where refresh and revoke go (`oauth_provenance.issuer`, else auth.openai.com). */
+  readonly issuer: string | undefined
+}
+
+export type AuthError =
+  | Errors.NotLoggedIn
+  | Errors.ReauthRequired
+  | Errors.NetworkError
+  | Errors.StorageError
+  | Errors.CorruptCredentials
+
+/** The refresh machinery's state, for status displays and tests. */
+export interface RefreshStatus {
+  /** Set after the issuer rejected the current refresh token for good. */
+  readonly reauthRequired: Errors.ReauthRequired | undefined
+  /** The last transient failure, while its backoff applies. */
+  readonly lastError: Errors.NetworkError | undefined
+  /** No refresh POST is sent before this time (ms), during a backoff. */
+  readonly retryAt: number | undefined
+  /** Refresh POSTs this manager sent. */
+  readonly refreshRequests: number
+  /** Refreshes avoided because the store already held a newer token (another process refreshed). */
+  readonly adopted: number
+}
+
+export interface AuthManagerShape {
+  /** The credentials in use (no refresh, no network); fails when not logged in. */
+  readonly current: Effect.Effect<Credentials, Errors.NotLoggedIn | Errors.StorageError | Errors.CorruptCredentials>
+  /**
+   * The bearer token: the API key, or a ChatGPT access token refreshed when needed. A valid cached
+   * token is served without I/O.
+   */
+  readonly accessToken: Effect.Effect<Redacted.Redacted<string>, AuthError>
+  /** `Authorization: Bearer …`, plus `ChatGPT-Account-Id` in ChatGPT mode (header names lower-cased). */
+  readonly authorizationHeaders: Effect.Effect<Readonly<Record<string, string>>, AuthError>
+  /**
+   * After an HTTP 401 answered to `staleToken`: reloads the store; adopts a different token another
+   * process wrote; otherwise refreshes once (under the cross-process lock). `None` when there is
+   * nothing better to retry with (API key or environment token unchanged).
+   */
+  readonly refreshAfter401: (staleToken: Redacted.Redacted<string>) => Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthError>
+  /** Forgets the cached credentials; the next call re-reads the store. */
+  readonly invalidate: Effect.Effect<void>
+  readonly refreshStatus: Effect.Effect<RefreshStatus>
+}
+
+export interface AuthManagerOptions {
+  /** Run the startup policy check when the layer is built (default true). */
+  readonly enforcePolicy?: boolean
+  /** Read `CODEX_API_KEY` / `CODEX_ACCESS_TOKEN` through `Config` (default true). */
+  readonly useEnvironment?: boolean
+  /** How often the hot path checks the store's fingerprint for other processes' writes (default 250 ms). */
+  readonly changeCheckIntervalMs?: number
+  readonly refreshSkewMs?: number
+  readonly maxRefreshAgeMs?: number
+  /** First wait after a transient refresh failure (default 5 s), doubled up to `maxBackoffMs` (5 min). */
+  readonly initialBackoffMs?: number
+  readonly maxBackoffMs?: number
+  /** Enables the cross-process "sign in again" marker in this directory (see `ReauthMarker`). */
+  readonly codexHome?: string
+}
+
+export class AuthManager extends Context.Service<AuthManager, AuthManagerShape>()("@codex-auth/core/AuthManager") {
+  /** Default options (policy enforced at startup, environment honoured). */
+  static readonly layer: Layer.Layer<
+    AuthManager,
+    Errors.PolicyViolation | Errors.StorageError,
+    CredentialStore | RefreshTransport | AuthPolicy
+  > = Layer.effect(AuthManager, Effect.suspend(() => make()))
+
+  static readonly layerWith = (options: AuthManagerOptions): Layer.Layer<
+    AuthManager,
+    Errors.PolicyViolation | Errors.StorageError,
+    CredentialStore | RefreshTransport | AuthPolicy
+  > => Layer.effect(AuthManager, make(options))
+}
+
+/** A usable credential, parsed once. */
+interface Loaded {
+  readonly doc: AuthDotJson.AuthDocument | undefined
+  readonly mode: AuthDotJson.AuthMode
+  readonly token: Redacted.Redacted<string>
+  readonly tokenValue: string
+  readonly refreshValue: string | undefined
+  readonly expMs: number | undefined
+  /** Proactive refresh due (ms); Infinity when never. */
+  readonly dueAt: number
+  readonly credentials: Credentials
+  readonly headers: Readonly<Record<string, string>>
+}
+
+interface Snapshot {
+  readonly loaded: Loaded | undefined
+  readonly fingerprint: string
+  checkedAt: number
+  /** The hot path serves `tokenEffect` while `now < fastUntil`. */
+  fastUntil: number
+  tokenEffect: Effect.Effect<Redacted.Redacted<string>>
+  headersEffect: Effect.Effect<Readonly<Record<string, string>>>
+}
+
+/** When a ChatGPT document is due for a proactive refresh (ms); Infinity when never. */
+export const refreshDueAt = (
+  doc: AuthDotJson.AuthDocument,
+  options: { readonly refreshSkewMs?: number; readonly maxRefreshAgeMs?: number } = {}
+): number => {
+  if (doc.tokens === undefined) return Number.POSITIVE_INFINITY
+  const exp = Jwt.expiryMillis(Redacted.value(doc.tokens.accessToken))
+  const last = doc.lastRefresh !== undefined ? Date.parse(doc.lastRefresh) : Number.NaN
+  return Math.min(
+    exp !== undefined ? exp - (options.refreshSkewMs ?? REFRESH_SKEW_MS) : Number.POSITIVE_INFINITY,
+    Number.isFinite(last) ? last + (options.maxRefreshAgeMs ?? MAX_REFRESH_AGE_MS) : Number.POSITIVE_INFINITY
+  )
+}
+
+const headersFor = (token: string, mode: AuthDotJson.AuthMode, accountId: string | undefined): Readonly<Record<string, string>> =>
+  mode === "chatgpt" && accountId !== undefined
+    ? { authorization: `Bearer ${token}`, "chatgpt-account-id": accountId }
+    : { authorization: `Bearer ${token}` }
+
+const envSecret = (name: string): Effect.Effect<string | undefined> =>
+  Effect.map(Config.option(Config.String(name)), (o) => {
+    if (Option.isNone(o)) return undefined
+    const v = o.value.trim()
+    return v.length > 0 ? v : undefined
+  }).pipe(Effect.orElseSucceed(() => undefined))
+
+/** The document a successful refresh produces: unknown fields kept, returned tokens replaced. */
+export const mergeRefreshed = (
+  doc: AuthDotJson.AuthDocument,
+  tokens: {
+    readonly idToken: Redacted.Redacted<string> | undefined
+    readonly accessToken: Redacted.Redacted<string> | undefined
+    readonly refreshToken: Redacted.Redacted<string> | undefined
+  },
+  now: Date
+): AuthDotJson.AuthDocument => ({
+  ...doc,
+  tokens: doc.tokens === undefined ? undefined : {
+    ...doc.tokens,
+    idToken: tokens.idToken ?? doc.tokens.idToken,
+    accessToken: tokens.accessToken ?? doc.tokens.accessToken,
+    refreshToken: tokens.refreshToken ?? doc.tokens.refreshToken
+  },
+  lastRefresh: now.toISOString()
+})
+
+/** Builds the manager from the services in context. */
+export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}) {
+  const store = yield* CredentialStore
+  const transport = yield* RefreshTransport
+  const policy = yield* AuthPolicy
+  const clock = yield* Clock.Clock
+  const interval = options.changeCheckIntervalMs ?? 250
+  const dueOptions = {
+    refreshSkewMs: options.refreshSkewMs ?? REFRESH_SKEW_MS,
+    maxRefreshAgeMs: options.maxRefreshAgeMs ?? MAX_REFRESH_AGE_MS
+  }
+  const initialBackoff = options.initialBackoffMs ?? 5_000
+  const maxBackoff = options.maxBackoffMs ?? 300_000
+  const codexHome = options.codexHome
+  const lock = yield* Semaphore.make(1)
+  const now = () => clock.currentTimeMillisUnsafe()
+
+  const envApiKey = options.useEnvironment === false ? undefined : yield* envSecret("CODEX_API_KEY")
+  const envAccessToken = options.useEnvironment === false ? undefined : yield* envSecret("CODEX_ACCESS_TOKEN")
+
+  if (options.enforcePolicy !== false) {
+    yield* enforcePolicyAtStartup(store, policy, envApiKey, envAccessToken)
+  }
+
+  const location = Effect.map(store.info, (i) => i.location)
+
+  const notLoggedIn = (detail?: string) =>
+    Effect.flatMap(location, (where) => Effect.fail(new Errors.NotLoggedIn({ detail: detail ?? `no credentials in ${where}` })))
+
+  /** Parses a stored document into a usable credential, or explains why it is not one. */
+  const build = (doc: AuthDotJson.AuthDocument, where: string): Result.Result<Loaded, Errors.NotLoggedIn> => {
+    const mode = AuthDotJson.modeOf(doc)
+    if (mode === "apikey") {
+      if (doc.apiKey === undefined) return Result.fail(new Errors.NotLoggedIn({ detail: `${where} says auth_mode apikey but holds no OPENAI_API_KEY` }))
+      const value = Redacted.value(doc.apiKey)
+      return Result.succeed({
+        doc,
+        mode,
+        token: doc.apiKey,
+        tokenValue: value,
+        refreshValue: undefined,
+        expMs: undefined,
+        dueAt: Number.POSITIVE_INFINITY,
+        credentials: { source: "store", mode, accountId: undefined, claims: undefined, accessTokenExpiresAt: undefined, lastRefresh: doc.lastRefresh, refreshDueAt: undefined, issuer: undefined },
+        headers: headersFor(value, mode, undefined)
+      })
+    }
+    if (mode === "chatgpt" && doc.tokens !== undefined) {
+      const tokenValue = Redacted.value(doc.tokens.accessToken)
+      const claims = AuthDotJson.claimsOf(doc)
+      const accountId = doc.tokens.accountId ?? claims?.accountId
+      const expMs = Jwt.expiryMillis(tokenValue)
+      const dueAt = refreshDueAt(doc, dueOptions)
+      return Result.succeed({
+        doc,
+        mode,
+        token: doc.tokens.accessToken,
+        tokenValue,
+        refreshValue: Redacted.value(doc.tokens.refreshToken),
+        expMs,
+        dueAt,
+        credentials: {
+          source: "store",
+          mode,
+          accountId,
+          claims,
+          accessTokenExpiresAt: expMs,
+          lastRefresh: doc.lastRefresh,
+          refreshDueAt: Number.isFinite(dueAt) ? dueAt : undefined,
+          issuer: AuthDotJson.provenanceOf(doc)?.issuer ?? DEFAULT_ISSUER
+        },
+        headers: headersFor(tokenValue, mode, accountId)
+      })
+    }
+    return Result.fail(new Errors.NotLoggedIn({ detail: `${where} holds no usable credentials (ChatGPT mode without tokens)` }))
+  }
+
+  const fixedFromEnv = ((): Loaded | undefined => {
+    if (envApiKey !== undefined) {
+      return {
+        doc: undefined,
+        mode: "apikey",
+        token: Redacted.make(envApiKey),
+        tokenValue: envApiKey,
+        refreshValue: undefined,
+        expMs: undefined,
+        dueAt: Number.POSITIVE_INFINITY,
+        credentials: { source: "env:CODEX_API_KEY", mode: "apikey", accountId: undefined, claims: undefined, accessTokenExpiresAt: undefined, lastRefresh: undefined, refreshDueAt: undefined, issuer: undefined },
+        headers: headersFor(envApiKey, "apikey", undefined)
+      }
+    }
+    if (envAccessToken !== undefined) {
+      const claims = Result.getOrUndefined(Jwt.parseClaims(envAccessToken))
+      const expMs = Jwt.expiryMillis(envAccessToken)
+      return {
+        doc: undefined,
+        mode: "chatgpt",
+        token: Redacted.make(envAccessToken),
+        tokenValue: envAccessToken,
+        refreshValue: undefined,
+        expMs,
+        dueAt: Number.POSITIVE_INFINITY,
+        credentials: { source: "env:CODEX_ACCESS_TOKEN", mode: "chatgpt", accountId: claims?.accountId, claims, accessTokenExpiresAt: expMs, lastRefresh: undefined, refreshDueAt: undefined, issuer: undefined },
+        headers: headersFor(envAccessToken, "chatgpt", claims?.accountId)
+      }
+    }
+    return undefined
+  })()
+
+  let snap: Snapshot | undefined
+  let permanent: { readonly refreshValue: string; readonly error: Errors.ReauthRequired } | undefined
+  let backoff: { readonly refreshValue: string; readonly until: number; readonly delay: number; readonly error: Errors.NetworkError } | undefined
+  let refreshRequests = 0
+  let adopted = 0
+
+  const needsRefresh = (l: Loaded, t: number) => l.mode === "chatgpt" && l.refreshValue !== undefined && t >= l.dueAt
+  const expired = (l: Loaded, t: number) => l.expMs !== undefined && t >= l.expMs
+
+  const setSnapshot = (loaded: Loaded | undefined, fingerprint: string, t: number): Snapshot => {
+    snap = {
+      loaded,
+      fingerprint,
+      checkedAt: t,
+      fastUntil: 0,
+      tokenEffect: loaded === undefined ? Effect.never : Effect.succeed(loaded.token),
+      headersEffect: loaded === undefined ? Effect.never : Effect.succeed(loaded.headers)
+    }
+    return snap
+  }
+
+  /** Decides how long the hot path may serve `s` without coming back here. */
+  const settle = (s: Snapshot, t: number): void => {
+    const l = s.loaded
+    if (l === undefined) {
+      s.fastUntil = 0
+    } else if (!needsRefresh(l, t)) {
+      s.fastUntil = Math.min(l.dueAt, s.checkedAt + interval)
+    } else if (backoff !== undefined && backoff.refreshValue === l.refreshValue && t < backoff.until && !expired(l, t)) {
+      s.fastUntil = Math.min(backoff.until, l.expMs ?? Number.POSITIVE_INFINITY, s.checkedAt + interval)
+    } else {
+      s.fastUntil = 0
+    }
+  }
+
+  if (fixedFromEnv !== undefined) {
+    const s = setSnapshot(fixedFromEnv, "env", 0)
+    s.fastUntil = Number.POSITIVE_INFINITY
+  }
+
+  /** Fingerprint first, then load: a write in between is noticed at the next check. */
+  const syncWithStore = (t: number): Effect.Effect<Snapshot, Errors.StorageError | Errors.CorruptCredentials | Errors.NotLoggedIn> =>
+    Effect.gen(function*() {
+      const fingerprint = yield* store.fingerprint
+      const previous = snap
+      if (previous !== undefined && previous.fingerprint === fingerprint) {
+        previous.checkedAt = t
+        return previous
+      }
+      const doc = yield* store.load
+      if (Option.isNone(doc)) return setSnapshot(undefined, fingerprint, t)
+      const built = build(doc.value, yield* location)
+      if (Result.isFailure(built)) return yield* built.failure
+      return setSnapshot(built.success, fingerprint, t)
+    })
+
+  const backoffError = (b: NonNullable<typeof backoff>, t: number) =>
+    new Errors.NetworkError({
+      target: b.error.target,
+      detail: `${b.error.detail}; the access token has expired and the refresh is not retried for another ${Math.max(1, Math.ceil((b.until - t) / 1000))} s`,
+      suggestion: "Refresh tokens rotate, so codex-auth never resends one blindly. Check the network and try again shortly."
+    })
+
+  const reasonFor = (l: Loaded, t: number): RefreshReason =>
+    l.expMs !== undefined && t >= l.expMs - dueOptions.refreshSkewMs ? "proactive_expiry" : "stale_last_refresh"
+
+  const rememberPermanent = (refreshValue: string, error: Errors.ReauthRequired, t: number, writeMarker: boolean) =>
+    Effect.sync(() => {
+      permanent = { refreshValue, error }
+      backoff = undefined
+      if (writeMarker && codexHome !== undefined) ReauthMarker.write(codexHome, refreshValue, error.reason, new Date(t))
+    })
+
+  /**
+   * The cross-process step, under the store's lock: re-read; adopt what another process wrote;
+   * else send one refresh POST and persist its answer before the lock is released.
+   */
+  const refreshLocked = (mode: { readonly stale: string | undefined; readonly keepValidOnTransient: boolean }) =>
+    store.withLock(Effect.gen(function*() {
+      const t = now()
+      const fingerprint = yield* store.fingerprint
+      const doc = yield* store.load
+      if (Option.isNone(doc)) {
+        setSnapshot(undefined, fingerprint, t)
+        return yield* notLoggedIn()
+      }
+      const built = build(doc.value, yield* location)
+      if (Result.isFailure(built)) return yield* built.failure
+      const l = built.success
+      const s = setSnapshot(l, fingerprint, t)
+      if (l.mode === "apikey" || l.refreshValue === undefined) return l
+      const fresh = !needsRefresh(l, t)
+      if (mode.stale === undefined ? fresh : fresh && l.tokenValue !== mode.stale) {
+        adopted++
+        settle(s, t)
+        return l
+      }
+      if (permanent !== undefined && permanent.refreshValue === l.refreshValue) return yield* permanent.error
+      if (codexHome !== undefined) {
+        const marker = ReauthMarker.activeFor(codexHome, l.doc)
+        if (marker !== undefined) {
+          const error = new Errors.ReauthRequired({ reason: marker.reason })
+          yield* rememberPermanent(l.refreshValue, error, t, false)
+          return yield* error
+        }
+      }
+      if (backoff !== undefined && backoff.refreshValue === l.refreshValue && t < backoff.until) {
+        if (mode.keepValidOnTransient && !expired(l, t)) {
+          settle(s, t)
+          return l
+        }
+        return yield* backoffError(backoff, t)
+      }
+      const provenance = AuthDotJson.provenanceOf(l.doc!)
+      refreshRequests++
+      const answer = yield* Effect.result(transport.refresh({
+        refreshToken: l.doc!.tokens!.refreshToken,
+        issuer: provenance?.issuer ?? DEFAULT_ISSUER,
+        clientId: provenance?.clientId ?? DEFAULT_CLIENT_ID,
+        reason: mode.stale !== undefined ? "unauthorized" : reasonFor(l, t)
+      }))
+      if (Result.isFailure(answer)) {
+        const error = answer.failure
+        if (error._tag === "ReauthRequired") {
+          yield* rememberPermanent(l.refreshValue, error, t, true)
+          return yield* error
+        }
+        const delay = backoff !== undefined && backoff.refreshValue === l.refreshValue ? Math.min(backoff.delay * 2, maxBackoff) : initialBackoff
+        backoff = { refreshValue: l.refreshValue, until: t + delay, delay, error }
+        if (mode.keepValidOnTransient && !expired(l, t)) {
+          settle(s, t)
+          return l
+        }
+        return yield* error
+      }
+      const merged = mergeRefreshed(l.doc!, answer.success, new Date(t))
+      yield* store.save(merged)
+      const after = yield* store.fingerprint
+      const next = build(merged, yield* location)
+      if (Result.isFailure(next)) return yield* next.failure
+      const s2 = setSnapshot(next.success, after, t)
+      backoff = undefined
+      permanent = undefined
+      if (codexHome !== undefined) ReauthMarker.clear(codexHome)
+      settle(s2, t)
+      if (expired(next.success, t)) {
+        return yield* new Errors.NetworkError({
+          target: "the issuer's refresh response",
+          detail: "the new access token is already expired",
+          suggestion: "Check this machine's clock (codex-auth compares token expiry with it)."
+        })
+      }
+      return next.success
+    }))
+
+  /** Everything that is not the hot path, one fiber at a time. */
+  const resolve: Effect.Effect<Loaded, AuthError> = lock.withPermits(1)(Effect.suspend(() => {
+    const t = now()
+    const current = snap
+    if (current?.loaded !== undefined && t < current.fastUntil) return Effect.succeed(current.loaded)
+    return Effect.gen(function*() {
+      let s = current
+      if (s === undefined || t - s.checkedAt >= interval || (s.loaded !== undefined && needsRefresh(s.loaded, t))) {
+        s = yield* syncWithStore(t)
+      }
+      const l = s.loaded
+      if (l === undefined) return yield* notLoggedIn()
+      if (!needsRefresh(l, t)) {
+        settle(s, t)
+        return l
+      }
+      if (permanent !== undefined && permanent.refreshValue === l.refreshValue) return yield* permanent.error
+      if (backoff !== undefined && backoff.refreshValue === l.refreshValue && t < backoff.until) {
+        if (!expired(l, t)) {
+          settle(s, t)
+          return l
+        }
+        return yield* backoffError(backoff, t)
+      }
+      return yield* refreshLocked({ stale: undefined, keepValidOnTransient: true })
+    })
+  }))
+
+  const slowToken = Effect.map(resolve, (l) => l.token)
+  const slowHeaders = Effect.map(resolve, (l) => l.headers)
+
+  const accessToken: Effect.Effect<Redacted.Redacted<string>, AuthError> = Effect.suspend(() => {
+    const s = snap
+    return s !== undefined && now() < s.fastUntil ? s.tokenEffect : slowToken
+  })
+
+  const authorizationHeaders: Effect.Effect<Readonly<Record<string, string>>, AuthError> = Effect.suspend(() => {
+    const s = snap
+    return s !== undefined && now() < s.fastUntil ? s.headersEffect : slowHeaders
+  })
+
+  const current: AuthManagerShape["current"] = Effect.suspend(() => {
+    const s = snap
+    const t = now()
+    if (s?.loaded !== undefined && (fixedFromEnv !== undefined || t - s.checkedAt < interval)) return Effect.succeed(s.loaded.credentials)
+    return lock.withPermits(1)(Effect.gen(function*() {
+      const synced = yield* syncWithStore(t)
+      if (synced.loaded === undefined) return yield* notLoggedIn()
+      settle(synced, t)
+      return synced.loaded.credentials
+    }))
+  })
+
+  const refreshAfter401 = (staleToken: Redacted.Redacted<string>) =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      const stale = Redacted.value(staleToken)
+      if (fixedFromEnv !== undefined) return Option.none<Redacted.Redacted<string>>()
+      const t = now()
+      const s = yield* syncWithStore(t)
+      const l = s.loaded
+      if (l === undefined) return yield* notLoggedIn()
+      if (l.tokenValue !== stale && (l.mode === "apikey" || !needsRefresh(l, t))) {
+        adopted++
+        settle(s, t)
+        return Option.some(l.token)
+      }
+      if (l.mode === "apikey" || l.refreshValue === undefined) return Option.none<Redacted.Redacted<string>>()
+      if (permanent !== undefined && permanent.refreshValue === l.refreshValue) return yield* permanent.error
+      const next = yield* refreshLocked({ stale, keepValidOnTransient: false })
+      return next.tokenValue !== stale ? Option.some(next.token) : Option.none<Redacted.Redacted<string>>()
+    })).pipe(Effect.withSpan("AuthManager.refreshAfter401"))
+
+  return AuthManager.of({
+    current,
+    accessToken,
+    authorizationHeaders,
+    refreshAfter401,
+    invalidate: Effect.sync(() => {
+      if (fixedFromEnv === undefined) snap = undefined
+    }),
+    refreshStatus: Effect.sync((): RefreshStatus => {
+      const t = now()
+      const b = backoff !== undefined && t < backoff.until ? backoff : undefined
+      return {
+        reauthRequired: permanent?.error,
+        lastError: b?.error,
+        retryAt: b?.until,
+        refreshRequests,
+        adopted
+      }
+    })
+  })
+})
+
+/**
+ * Stored credentials that break the policy are removed (re-checked under the lock, so a compliant
+ * login written meanwhile survives) and the layer fails with `PolicyViolation({ loggedOut: true })`;
+ * environment credentials that break it fail with `loggedOut: false`.
+ */
+const enforcePolicyAtStartup = Effect.fnUntraced(function*(
+  store: CredentialStore["Service"],
+  policy: AuthPolicy["Service"],
+  envApiKey: string | undefined,
+  envAccessToken: string | undefined
+) {
+  const check = store.load.pipe(
+    Effect.catchTag("CorruptCredentials", () => Effect.succeed(Option.none<AuthDotJson.AuthDocument>())),
+    Effect.flatMap((doc) => (Option.isNone(doc) ? Effect.void : policy.checkCredentials(doc.value)))
+  )
+  const first = yield* Effect.result(check)
+  if (Result.isFailure(first)) {
+    if (first.failure._tag === "StorageError") return yield* first.failure
+    yield* store.withLock(Effect.gen(function*() {
+      const again = yield* Effect.result(check)
+      if (Result.isSuccess(again)) return
+      if (again.failure._tag === "StorageError") return yield* again.failure
+      const v = again.failure
+      const removed = yield* Effect.result(store.remove)
+      return yield* new Errors.PolicyViolation({
+        rule: v.rule,
+        source: v.source,
+        detail: Result.isFailure(removed) ? `${v.detail}; the stored credentials could not be removed (${removed.failure.userMessage})` : v.detail,
+        loggedOut: Result.isSuccess(removed)
+      })
+    }))
+  }
+  const envDoc = envApiKey !== undefined
+    ? { name: "CODEX_API_KEY", doc: AuthDotJson.fromApiKey(Redacted.make(envApiKey)) }
+    : envAccessToken !== undefined
+    ? {
+      name: "CODEX_ACCESS_TOKEN",
+      doc: {
+        authMode: "chatgpt",
+        apiKey: undefined,
+        tokens: { idToken: Redacted.make(envAccessToken), accessToken: Redacted.make(envAccessToken), refreshToken: Redacted.make(""), accountId: undefined, extra: {} },
+        lastRefresh: undefined,
+        extra: {}
+      } satisfies AuthDotJson.AuthDocument
+    }
+    : undefined
+  if (envDoc !== undefined) {
+    yield* policy.checkCredentials(envDoc.doc).pipe(
+      Effect.mapError((v) =>
+        new Errors.PolicyViolation({
+          rule: v.rule,
+          source: v.source,
+          detail: `${envDoc.name} is set in the environment: ${v.detail}; unset ${envDoc.name}`,
+          loggedOut: false
+        })
+      )
+    )
+  }
+})
