@@ -20,7 +20,7 @@
  */
 import { Errors } from "@codex-auth/core"
 import type { AuthPolicy } from "@codex-auth/core"
-import { Result, Schema } from "effect"
+import { Result } from "effect"
 import { findKeyLine, type Override, OVERRIDE_FILE, type TomlTable } from "./TomlSource.ts"
 
 export type LoginMethod = AuthPolicy.LoginMethod
@@ -63,21 +63,16 @@ export const REQUIREMENT_KEYS = [
 ] as const
 
 // ---------------------------------------------------------------------------------------------
-// Schemas
+// Type checks (hand-written rather than Schema: this module is on the CLI's startup path, and
+// loading effect's Schema module costs more than every check here together)
 // ---------------------------------------------------------------------------------------------
 
-const LoginMethodSchema = Schema.Literals(["chatgpt", "api"])
-const StoreModeSchema = Schema.Literals(["file", "keyring", "auto", "ephemeral"])
-const WorkspaceIdsSchema = Schema.Union([Schema.String, Schema.Array(Schema.String)])
-const WorkspaceListSchema = Schema.Array(Schema.String)
-const LoginMethodListSchema = Schema.Array(LoginMethodSchema)
-
-const decodeLoginMethod = Schema.decodeUnknownResult(LoginMethodSchema)
-const decodeStoreMode = Schema.decodeUnknownResult(StoreModeSchema)
-const decodeWorkspaceIds = Schema.decodeUnknownResult(WorkspaceIdsSchema)
-const decodeWorkspaceList = Schema.decodeUnknownResult(WorkspaceListSchema)
-const decodeLoginMethodList = Schema.decodeUnknownResult(LoginMethodListSchema)
-const decodeBoolean = Schema.decodeUnknownResult(Schema.Boolean)
+const isLoginMethod = (u: unknown): u is LoginMethod => u === "chatgpt" || u === "api"
+const isStoreMode = (u: unknown): u is CredentialsStoreMode =>
+  u === "file" || u === "keyring" || u === "auto" || u === "ephemeral"
+const isStringList = (u: unknown): u is ReadonlyArray<string> =>
+  Array.isArray(u) && u.every((x) => typeof x === "string")
+const isLoginMethodList = (u: unknown): u is ReadonlyArray<LoginMethod> => Array.isArray(u) && u.every(isLoginMethod)
 
 /** A short description of a TOML value for messages (strings quoted and clipped). */
 export const describeValue = (u: unknown): string => {
@@ -105,24 +100,14 @@ type Check<A> = Result.Result<A, Invalid>
 
 const invalid = (key: string, detail: string): Check<never> => Result.fail({ key, detail })
 
-const checkLoginMethod = (key: string, u: unknown): Check<LoginMethod> => {
-  const r = decodeLoginMethod(u)
-  return Result.isSuccess(r)
-    ? Result.succeed(r.success)
-    : invalid(key, `expected ${quoteList(LOGIN_METHODS)}, got ${describeValue(u)}`)
-}
+const checkLoginMethod = (key: string, u: unknown): Check<LoginMethod> =>
+  isLoginMethod(u) ? Result.succeed(u) : invalid(key, `expected ${quoteList(LOGIN_METHODS)}, got ${describeValue(u)}`)
 
-const checkStoreMode = (key: string, u: unknown): Check<CredentialsStoreMode> => {
-  const r = decodeStoreMode(u)
-  return Result.isSuccess(r)
-    ? Result.succeed(r.success)
-    : invalid(key, `expected ${quoteList(STORE_MODES)}, got ${describeValue(u)}`)
-}
+const checkStoreMode = (key: string, u: unknown): Check<CredentialsStoreMode> =>
+  isStoreMode(u) ? Result.succeed(u) : invalid(key, `expected ${quoteList(STORE_MODES)}, got ${describeValue(u)}`)
 
-const checkBoolean = (key: string, u: unknown): Check<boolean> => {
-  const r = decodeBoolean(u)
-  return Result.isSuccess(r) ? Result.succeed(r.success) : invalid(key, `expected true or false, got ${describeValue(u)}`)
-}
+const checkBoolean = (key: string, u: unknown): Check<boolean> =>
+  typeof u === "boolean" ? Result.succeed(u) : invalid(key, `expected true or false, got ${describeValue(u)}`)
 
 const normalizeIds = (key: string, ids: ReadonlyArray<string>, single: boolean): Check<ReadonlyArray<string>> => {
   const out: Array<string> = []
@@ -143,11 +128,10 @@ const normalizeIds = (key: string, ids: ReadonlyArray<string>, single: boolean):
 
 /** `forced_chatgpt_workspace_id`: a string or a list of strings; a comma inside a string is refused, as Codex does. */
 const checkWorkspaceIds = (key: string, u: unknown): Check<ReadonlyArray<string>> => {
-  const r = decodeWorkspaceIds(u)
-  if (Result.isFailure(r)) {
+  if (typeof u !== "string" && !isStringList(u)) {
     return invalid(key, `expected a workspace ID string or a list of workspace ID strings, got ${describeValue(u)}`)
   }
-  const v = r.success
+  const v = u
   if (typeof v === "string") {
     if (v.includes(",")) {
       return invalid(
@@ -160,18 +144,15 @@ const checkWorkspaceIds = (key: string, u: unknown): Check<ReadonlyArray<string>
   return normalizeIds(key, v, false)
 }
 
-const checkWorkspaceList = (key: string, u: unknown): Check<ReadonlyArray<string>> => {
-  const r = decodeWorkspaceList(u)
-  return Result.isSuccess(r)
-    ? normalizeIds(key, r.success, false)
+const checkWorkspaceList = (key: string, u: unknown): Check<ReadonlyArray<string>> =>
+  isStringList(u)
+    ? normalizeIds(key, u, false)
     : invalid(key, `expected a list of workspace ID strings, got ${describeValue(u)}`)
-}
 
 const checkLoginMethodList = (key: string, u: unknown): Check<ReadonlyArray<LoginMethod>> => {
-  const r = decodeLoginMethodList(u)
-  if (Result.isSuccess(r)) return Result.succeed([...new Set(r.success)])
+  if (isLoginMethodList(u)) return Result.succeed([...new Set(u)])
   if (!Array.isArray(u)) return invalid(key, `expected a list of ${quoteList(LOGIN_METHODS)}, got ${describeValue(u)}`)
-  const bad = u.find((x) => Result.isFailure(decodeLoginMethod(x)))
+  const bad = u.find((x) => !isLoginMethod(x))
   return invalid(key, `expected a list of ${quoteList(LOGIN_METHODS)}, but it contains ${describeValue(bad)}`)
 }
 
