@@ -4,4 +4,5 @@
  *
  * @since 0.1.0
  */
+export * as AuthenticatedClient from "./AuthenticatedClient.ts"
 export * as RefreshTransport from "./RefreshTransport.ts"
