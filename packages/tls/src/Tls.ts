@@ -119,6 +119,12 @@ export const layerDispatcher: Layer.Layer<NodeHttpClient.Dispatcher, TlsConfigEr
   () => layerDispatcherWith(process.env)
 )
 
+/** The undici `HttpClient` (and its `Dispatcher`) for already loaded settings. */
+export const layerHttpClientFromSettings = (settings: NetworkSettings) =>
+  NodeHttpClient.layerUndiciNoDispatcher.pipe(
+    Layer.provideMerge(Layer.effect(NodeHttpClient.Dispatcher, makeDispatcher(settings)))
+  )
+
 /** The undici `HttpClient` over {@link layerDispatcherWith}, plus the dispatcher itself (for WebSockets). */
 export const layerHttpClientWith = (env: Env) =>
   NodeHttpClient.layerUndiciNoDispatcher.pipe(Layer.provideMerge(layerDispatcherWith(env)))
