@@ -140,6 +140,9 @@ export const detectSession = async (env: Env = process.env, procVersionPath = "/
   return { platform, headless: noDisplay || ssh, display, ssh, wsl }
 }
 
+/** `CN=…` of a one-line subject, else the whole subject. */
+const commonName = (subject: string): string => /(?:^|, )CN=([^,]+)/.exec(subject)?.[1] ?? subject
+
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === "" ? undefined : value)
 
 /** The CA part of the diagnosis (never fails). */
@@ -197,11 +200,15 @@ export const diagnoseCa = Effect.fn("Diagnose.ca")(function*(env: Env) {
   }))
   const expired = certificates.filter((c) => c.expired)
   if (expired.length > 0) {
+    const all = expired.length === certificates.length
+    const names = expired.slice(0, 2).map((c) => `${commonName(c.subject)} (${c.notAfter.slice(0, 10)})`).join(", ")
     problems.push({
       area: "ca",
-      severity: expired.length === certificates.length ? "error" : "warning",
-      message: `${expired.length} of ${certificates.length} certificate(s) in ${bundle.path} expired: ${expired.map((c) => `${c.subject} (${c.notAfter.slice(0, 10)})`).join("; ")}`,
-      next: `Get a current root certificate from your IT department and update ${bundle.path}.`
+      severity: all ? "error" : "info",
+      message: `${all ? "Every certificate" : `${expired.length} of ${certificates.length} certificates`} in ${bundle.path} expired: ${names}${expired.length > 2 ? ", …" : ""}`,
+      next: all
+        ? `Get a current root certificate (from your IT department, for a corporate proxy) and update ${bundle.path}.`
+        : "Harmless unless your proxy's root is one of them (`doctor --json` lists them all)."
     })
   }
   if (selection.variable === "SSL_CERT_FILE") {
