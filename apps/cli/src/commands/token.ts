@@ -1,15 +1,21 @@
 /**
- * `codex-auth token`: prints the API key or the ChatGPT access token for scripts, and nothing
- * else on stdout.
+ * `codex-auth token`: prints the bearer token for scripts — the API key, or a ChatGPT access
+ * token refreshed first when it is expired, within 5 minutes of expiry, or older than 8 days —
+ * and nothing else on stdout. Refreshes go through the AuthManager: one refresh for any number
+ * of concurrent `token` calls, across processes (the `auth.json.lock` lock), never replayed.
+ *
+ * Exit codes: 1 not logged in, 3 the session ended (sign in again), 6 network/issuer error with
+ * an expired token (a still-valid token is printed even if the refresh failed).
  *
  * @since 0.1.0
  */
-import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { AuthManager } from "@codex-auth/core"
+import { Effect, Layer, Redacted } from "effect"
 import { Command } from "effect/cli"
+import { authLayer } from "../AuthServices.ts"
 import { stdout } from "../Output.ts"
 import { root } from "../Root.ts"
-import { appContext, baseLayer } from "../Services.ts"
+import { appContext } from "../Services.ts"
 
 export const token = Command.make(
   "token",
@@ -17,13 +23,9 @@ export const token = Command.make(
   Effect.fn("token")(function*() {
     const ctx = appContext(yield* root)
     yield* Effect.gen(function*() {
-      const store = yield* CredentialStore.CredentialStore
-      const doc = yield* store.load
-      if (Option.isNone(doc)) return yield* new Errors.NotLoggedIn({})
-      const mode = AuthDotJson.modeOf(doc.value)
-      const secret = mode === "apikey" ? doc.value.apiKey : doc.value.tokens?.accessToken
-      if (secret === undefined) return yield* new Errors.NotLoggedIn({})
-      yield* stdout(Redacted.value(secret))
-    }).pipe(Effect.provide(Layer.fresh(baseLayer(ctx))))
+      const manager = yield* AuthManager.AuthManager
+      const bearer = yield* manager.accessToken
+      yield* stdout(Redacted.value(bearer))
+    }).pipe(Effect.provide(Layer.fresh(authLayer(ctx))))
   })
 ).pipe(Command.withDescription("Print the API key or a valid ChatGPT access token (refreshed if needed) for scripts"))
