@@ -125,13 +125,18 @@ export const parsePemBundle = (input: string | Uint8Array): ParseResult => {
       const reason = cause instanceof Error ? cause.message : String(cause)
       return { _tag: "Invalid", detail: `${where} is not a valid X.509 certificate: ${reason}` }
     }
+    const notBefore = new Date(cert.validFrom)
+    const notAfter = new Date(cert.validTo)
+    if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+      return { _tag: "Invalid", detail: `${where} has an unreadable validity period (notBefore/notAfter)` }
+    }
     certificates.push({
       index: certNumber,
       pem: toPem(certDer),
       subject: oneLine(cert.subject),
       issuer: oneLine(cert.issuer),
-      notBefore: new Date(cert.validFrom).toISOString(),
-      notAfter: new Date(cert.validTo).toISOString(),
+      notBefore: notBefore.toISOString(),
+      notAfter: notAfter.toISOString(),
       fingerprint256: cert.fingerprint256,
       isCa: cert.ca,
       trusted
