@@ -6,12 +6,13 @@
 import { NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { doctor } from "./commands/doctor.ts"
 import { login } from "./commands/login.ts"
 import { logout } from "./commands/logout.ts"
 import { token } from "./commands/token.ts"
 import { root } from "./Root.ts"
 
-export const cli = root.pipe(Command.withSubcommands([login, logout, token]))
+export const cli = root.pipe(Command.withSubcommands([login, logout, token, doctor]))
 
 export const program = (version: string) =>
   Command.run(cli, { version, renderErrors: false }).pipe(Effect.provide(NodeServices.layer))
