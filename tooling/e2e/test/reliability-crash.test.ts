@@ -13,7 +13,11 @@ import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { cleanEnv, cliPath, runCli, tempCodexHome } from "../src/Cli.ts"
 import {
+  awaitNoSurvivors,
+  calibrate,
   inspectHome,
+  MARK_VARIABLE,
+  newMark,
   isTempName,
   type KillCampaignReport,
   prepareWriter,
@@ -40,14 +44,17 @@ const apiKeys = [0, 1, 2, 3].map((i) => `sk-reliability-${CANARY}-${i}${"x".repe
 describe("crash consistency (kill -9)", () => {
   it("FileStore save / refresh / remove: 160 kills leave auth.json absent or a whole known document, 0600, and no torn read", async () => {
     const codexHome = tempCodexHome()
+    const mark = newMark()
     const report = await runKillCampaign({
       codexHome,
       kills: 160,
       parallel: 5,
       maxDelayMs: 80,
-      spawn: () => spawnWriter(writer, { codexHome, kind: "safe", ops: ["save", "save", "refresh", "remove"], documents: 16 })
+      spawn: () => spawnWriter(writer, { codexHome, kind: "safe", ops: ["save", "save", "refresh", "remove"], documents: 16 }, mark)
     })
     summary("FileStore", report)
+    // The lock holders (flock children) of killed writers exit with them.
+    expect(await awaitNoSurvivors(mark)).toEqual([])
     expect(report.problems).toEqual([])
     expect(report.badReads).toEqual([])
     expect(report.killed).toBe(160)
@@ -70,19 +77,18 @@ describe("crash consistency (kill -9)", () => {
     const codexHome = tempCodexHome()
     const seed = spawnWriter(writer, { codexHome, kind: "safe", ops: ["save"], documents: 4, count: 1 })
     expect((await seed.exited).code).toBe(0)
-    const env = cleanEnv({ CODEX_HOME: codexHome })
-    const report = await runKillCampaign({
-      codexHome,
-      kills: 100,
-      parallel: 4,
-      maxDelayMs: 220,
-      apiKeys,
-      spawn: (i) =>
-        i % 2 === 0
-          ? spawnProcess(process.execPath, [cliPath, "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
-          : spawnProcess(process.execPath, [cliPath, "logout", "--local-only"], env)
-    })
+    const mark = newMark()
+    const env = cleanEnv({ CODEX_HOME: codexHome, [MARK_VARIABLE]: mark })
+    const victim = (i: number) =>
+      i % 2 === 0
+        ? spawnProcess(process.execPath, [cliPath, "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
+        : spawnProcess(process.execPath, [cliPath, "logout", "--local-only"], env)
+    // Kill within ~1.2× a full run (4 run at once, so each is slower than alone).
+    const fullRun = await calibrate(() => victim(0))
+    const report = await runKillCampaign({ codexHome, kills: 100, parallel: 4, maxDelayMs: fullRun * 1.2, apiKeys, spawn: victim })
     summary("CLI login/logout", report)
+    // Nothing a killed CLI started (lock holder, keyring helper) outlives it.
+    expect(await awaitNoSurvivors(mark)).toEqual([])
     expect(report.problems).toEqual([])
     expect(report.badReads).toEqual([])
     expect(report.killed).toBe(100)

@@ -113,9 +113,48 @@ const track = (child: ChildProcess, waitForReady: boolean): Spawned => {
 /** The bundled writer (see `bundle.ts`); `writer.ts` itself also runs as is under Node 24, only slower. */
 export const prepareWriter = (): Promise<string> => bundleScript(writerScript)
 
-/** Starts a writer process (`script`: from `prepareWriter`, or `writerScript`). */
-export const spawnWriter = (script: string, options: WriterOptions): Spawned =>
-  track(spawn(process.execPath, [script, JSON.stringify(options)], { stdio: ["ignore", "pipe", "pipe"] }), true)
+/** The variable that marks every process a campaign starts, so survivors can be found after it. */
+export const MARK_VARIABLE = "CODEX_AUTH_RELIABILITY_MARK"
+
+/** A fresh mark for one campaign. */
+export const newMark = (): string => `mark-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`
+
+/** Pids of live processes (other than zombies) whose environment carries `mark`: descendants of killed victims. */
+export const survivors = (mark: string): Array<number> => {
+  const needle = `${MARK_VARIABLE}=${mark}\0`
+  const found: Array<number> = []
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8")
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue
+      if (fs.readFileSync(`/proc/${name}/environ`, "latin1").includes(needle)) found.push(Number(name))
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return found
+}
+
+/** Waits up to `timeoutMs` for every process carrying `mark` to exit; returns those still alive. */
+export const awaitNoSurvivors = async (mark: string, timeoutMs = 5_000): Promise<Array<number>> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const alive = survivors(mark)
+    if (alive.length === 0 || Date.now() > deadline) return alive
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Starts a writer process (`script`: from `prepareWriter`, or `writerScript`); `mark` tags its environment. */
+export const spawnWriter = (script: string, options: WriterOptions, mark?: string): Spawned =>
+  track(
+    spawn(process.execPath, [script, JSON.stringify(options)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: mark === undefined ? process.env : { ...process.env, [MARK_VARIABLE]: mark }
+    }),
+    true
+  )
 
 /** Starts any process (e.g. the built CLI), killable at once; `input` is written to its stdin. */
 export const spawnProcess = (program: string, args: ReadonlyArray<string>, env: Record<string, string>, input?: string): Spawned => {
@@ -123,6 +162,23 @@ export const spawnProcess = (program: string, args: ReadonlyArray<string>, env: 
   child.stdin?.on("error", () => {})
   child.stdin?.end(input ?? "")
   return track(child, false)
+}
+
+/**
+ * The median time (ms) a victim takes to run to completion when nobody kills it: campaigns kill
+ * uniformly within about that long, so kills land before, during and after the write whatever the
+ * speed of the machine or of the program.
+ */
+export const calibrate = async (start: () => Spawned, runs = 3): Promise<number> => {
+  const times: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now()
+    const v = start()
+    const exit = await v.exited
+    if (exit.code !== 0) throw new Error(`calibration run failed (exit ${exit.code}): ${exit.stderr}`)
+    times.push(performance.now() - t)
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
 }
 
 export interface KillCampaignOptions {
@@ -137,6 +193,8 @@ export interface KillCampaignOptions {
   readonly maxDelayMs: number
   /** API-key documents that count as known. */
   readonly apiKeys?: ReadonlyArray<string>
+  /** Another store to check after each batch (e.g. the keyring entry): its state, and what is wrong. */
+  readonly extraCheck?: () => { readonly state: string; readonly problems: ReadonlyArray<string> }
   /** Read auth.json continuously while victims run (default true). */
   readonly concurrentReader?: boolean
   /** Stop at the first problem found (for the teeth checks). */
@@ -209,6 +267,11 @@ export const runKillCampaign = async (options: KillCampaignOptions): Promise<Kil
     const inspection = inspectHome(options.codexHome, apiKeys)
     problems.push(...inspection.problems)
     states[inspection.state.kind] = (states[inspection.state.kind] ?? 0) + 1
+    if (options.extraCheck !== undefined) {
+      const extra = options.extraCheck()
+      problems.push(...extra.problems)
+      states[`extra:${extra.state}`] = (states[`extra:${extra.state}`] ?? 0) + 1
+    }
     if (inspection.strays.length > 0) batchesWithStrays++
     maxStrays = Math.max(maxStrays, inspection.strays.length)
     if (options.stopAtFirstProblem === true && (problems.length > 0 || badReads.length > 0)) break

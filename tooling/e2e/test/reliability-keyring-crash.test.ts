@@ -1,0 +1,68 @@
+/**
+ * Crash consistency of the keyring entry: the built CLI in keyring mode (`--store keyring`) is
+ * killed with SIGKILL at random points while it logs in with an API key or logs out, on a private
+ * gnome-keyring. After every batch the entry (read with secret-tool, independently of codex-auth)
+ * is absent or exactly the compact JSON of one of the keys that were written — never empty or
+ * partial — no auth.json appears, and nothing the victims started (keyring helper, lock holder)
+ * outlives them. Afterwards the next login works.
+ */
+import { AuthDotJson } from "@codex-auth/core"
+import { Redacted } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cleanEnv, cliPath, runCli, tempCodexHome } from "../src/Cli.ts"
+import { awaitNoSurvivors, calibrate, MARK_VARIABLE, newMark, runKillCampaign, spawnProcess } from "../src/reliability/crash.ts"
+import { CANARY } from "../src/reliability/documents.ts"
+import { type PrivateKeyring, readKeyringEntry, startPrivateKeyring } from "../src/reliability/keyring.ts"
+
+let keyring: PrivateKeyring | undefined
+beforeAll(async () => {
+  keyring = await startPrivateKeyring()
+})
+afterAll(() => keyring?.stop())
+
+const apiKeys = [0, 1, 2].map((i) => `sk-keyring-${CANARY}-${i}${"k".repeat(24)}`)
+const compact = (key: string) => AuthDotJson.toCompactText(AuthDotJson.fromApiKey(Redacted.make(key)))
+
+describe("crash consistency of the keyring entry (kill -9)", () => {
+  it("CLI --store keyring login/logout: 45 kills leave the entry absent or one whole document", async () => {
+    const address = keyring!.address
+    const codexHome = tempCodexHome()
+    const mark = newMark()
+    const env = cleanEnv({ CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address, [MARK_VARIABLE]: mark })
+    const known = new Map(apiKeys.map((k) => [compact(k), k]))
+    const victim = (i: number) =>
+      i % 3 === 2
+        ? spawnProcess(process.execPath, [cliPath, "--store", "keyring", "logout", "--local-only"], env)
+        : spawnProcess(process.execPath, [cliPath, "--store", "keyring", "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
+    const fullRun = await calibrate(() => victim(0))
+    const report = await runKillCampaign({
+      codexHome,
+      kills: 45,
+      parallel: 3,
+      maxDelayMs: fullRun * 1.2,
+      concurrentReader: false,
+      spawn: victim,
+      extraCheck: () => {
+        const secret = readKeyringEntry(address, codexHome)
+        if (secret === "") return { state: "absent", problems: [] }
+        return known.has(secret)
+          ? { state: `key${apiKeys.indexOf(known.get(secret)!)}`, problems: [] }
+          : { state: "foreign", problems: [`keyring entry is torn or unknown (${secret.length} bytes)`] }
+      }
+    })
+    console.log(
+      `[reliability] keyring: ${report.killed} kills (${report.finished} finished first), states ${JSON.stringify(report.states)}, ${report.elapsedMs} ms`
+    )
+    expect(report.problems).toEqual([])
+    expect(report.killed).toBe(45)
+    // Keyring mode never leaves a plaintext auth.json behind.
+    expect(Object.keys(report.states).filter((k) => !k.startsWith("extra:"))).toEqual(["absent"])
+    // The entry changed between batches (kills landed after saves and removals, not only before them).
+    expect(Object.keys(report.states).filter((k) => k.startsWith("extra:")).length).toBeGreaterThanOrEqual(2)
+    expect(await awaitNoSurvivors(mark)).toEqual([])
+
+    const login = await runCli(["--store", "keyring", "login", "--with-api-key"], { env: { CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address }, input: `${apiKeys[0]}\n` })
+    expect(login.code, login.stderr).toBe(0)
+    expect(readKeyringEntry(address, codexHome)).toBe(compact(apiKeys[0]!))
+  }, 120_000)
+})
