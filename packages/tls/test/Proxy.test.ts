@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { HttpClient } from "effect/http"
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
+import * as https from "node:https"
+import { type AddressInfo, connect as netConnect } from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import type { DevCertificates } from "../src/DevCertificates.ts"
 import { bypassesProxy, maskProxyUrl, proxyFor, readProxySettings } from "../src/Proxy.ts"
@@ -165,5 +166,37 @@ describe("through a real tinyproxy", () => {
       }).pipe(Effect.scoped, Effect.provide(Tls.layerDispatcherWith(env)))
       assert.strictEqual(reply, "echo through the tunnel")
       assert.strictEqual(connects(proxy), before + 1)
+    }))
+
+  it.effect("an https:// proxy is verified with the same trust store (CONNECT over TLS to the proxy)", () =>
+    Effect.gen(function*() {
+      // A real CONNECT proxy speaking TLS itself, with a certificate from the private CA.
+      let tunnels = 0
+      const tlsProxy = https.createServer({ cert: certs.serverCertPem, key: certs.serverKeyPem })
+      tlsProxy.on("connect", (req: http.IncomingMessage, client: import("node:stream").Duplex, head: Buffer) => {
+        tunnels++
+        const [host, port] = (req.url ?? "").split(":")
+        const upstream = netConnect(Number(port), host ?? "127.0.0.1", () => {
+          client.write("HTTP/1.1 200 Connection Established\r\n\r\n")
+          upstream.write(head)
+          upstream.pipe(client)
+          client.pipe(upstream)
+        })
+        upstream.on("error", () => client.destroy())
+        client.on("error", () => upstream.destroy())
+      })
+      yield* Effect.promise(() => new Promise<void>((resolve) => tlsProxy.listen(0, "127.0.0.1", () => resolve())))
+      const proxyUrl = `https://localhost:${(tlsProxy.address() as AddressInfo).port}`
+      try {
+        const ok = yield* get({ HTTPS_PROXY: proxyUrl, CODEX_CA_CERTIFICATE: caPath }, `${server.origin}/tls-proxy`)
+        assert.deepStrictEqual(ok, { status: 200, body: "hello /tls-proxy" })
+        assert.strictEqual(tunnels, 1)
+        const error = yield* Effect.flip(get({ HTTPS_PROXY: proxyUrl }, `${server.origin}/tls-proxy`))
+        assert.strictEqual(tunnels, 1) // refused at the proxy's own certificate, before any CONNECT
+        assert.strictEqual(Tls.describeNetworkFailure(error, { ca: undefined }).code, "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
+      } finally {
+        tlsProxy.closeAllConnections()
+        yield* Effect.promise(() => new Promise<void>((resolve) => tlsProxy.close(() => resolve())))
+      }
     }))
 })

@@ -99,6 +99,38 @@ describe("Tls.layerHttpClient over HTTPS with a private CA", () => {
     }))
 })
 
+describe("describeNetworkFailure", () => {
+  it.effect("a certificate for another host is explained as such", () =>
+    Effect.gen(function*() {
+      const other = yield* Effect.promise(() => generateDevCertificates({ hosts: ["codex.test"] }))
+      const mismatch = yield* Effect.promise(() => startHttpsServer(other))
+      try {
+        const path = tmp.file("other-ca.pem", other.caCertPem)
+        const error = yield* Effect.flip(
+          Effect.gen(function*() {
+            const client = yield* HttpClient.HttpClient
+            return yield* client.get(`${mismatch.origin}/`)
+          }).pipe(Effect.provide(Tls.layerHttpClientWith({ CODEX_CA_CERTIFICATE: path })))
+        )
+        const failure = Tls.describeNetworkFailure(error, { ca: undefined })
+        assert.strictEqual(failure.code, "ERR_TLS_CERT_ALTNAME_INVALID")
+        assert.match(failure.detail, /does not name this host/)
+      } finally {
+        yield* Effect.promise(() => mismatch.close())
+      }
+    }))
+
+  it("walks Effect and undici error graphs, and leaves unknown errors readable", () => {
+    const refused = Tls.describeNetworkFailure({ reason: { cause: { message: "fetch failed", cause: { code: "ECONNREFUSED", message: "connect ECONNREFUSED 127.0.0.1:9" } } } }, { ca: undefined })
+    assert.strictEqual(refused.code, "ECONNREFUSED")
+    assert.include(refused.detail, "ECONNREFUSED")
+    assert.include(refused.suggestion, "proxy")
+    const plain = Tls.describeNetworkFailure(new Error("boom"), { ca: undefined })
+    assert.strictEqual(plain.detail, "boom")
+    assert.strictEqual(plain.suggestion, undefined)
+  })
+})
+
 describe("Tls.openWebSocket over WSS with a private CA", () => {
   const exchange = (env: Record<string, string>) =>
     Effect.gen(function*() {
