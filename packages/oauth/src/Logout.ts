@@ -1,0 +1,87 @@
+/**
+ * Logout: purge every store, and revoke the session at the issuer (RFC 7009) best-effort with a
+ * short time limit — the refresh token when there is one (it ends the whole grant), else the
+ * access token. The local purge never depends on the revocation, and the report says exactly
+ * what was revoked and what was not, so the CLI can be honest about it. `localOnly` skips the
+ * issuer entirely.
+ *
+ * The stored tokens go back to the issuer they came from (`oauth_provenance`), else to the
+ * configured issuer; `CODEX_REVOKE_TOKEN_URL_OVERRIDE` still wins (inside the transport).
+ *
+ * @since 0.1.0
+ */
+import { AuthDotJson, CredentialStore, type Errors, type RefreshTransport } from "@codex-auth/core"
+import { Duration, Effect, Option, Redacted, Result } from "effect"
+import { type RevokeOutcome, revocationTarget, revokeBestEffort } from "./Persist.ts"
+
+export type Revocation =
+  | RevokeOutcome
+  | { readonly _tag: "Skipped"; readonly reason: "local_only" | "nothing_stored" | "api_key" | "unusable_issuer"; readonly detail?: string }
+
+export interface LogoutReport {
+  /** What was stored before: `chatgpt`, `apikey`, or nothing (or unreadable). */
+  readonly mode: AuthDotJson.AuthMode | "unreadable" | undefined
+  /** Where the revocation went (`https://host/oauth/revoke`), when it was attempted. */
+  readonly issuer: string | undefined
+  readonly revocation: Revocation
+  readonly removed: ReadonlyArray<string>
+  readonly absent: ReadonlyArray<string>
+  readonly failed: ReadonlyArray<{ readonly location: string; readonly detail: string }>
+  /** Set when no store could be purged at all. */
+  readonly removeError: Errors.StorageError | undefined
+}
+
+export interface LogoutOptions {
+  readonly localOnly: boolean
+  /** Issuer and client for tokens without `oauth_provenance`. */
+  readonly fallback: AuthDotJson.OAuthProvenance
+  /** Time limit of the revocation (default 5 s). */
+  readonly revokeTimeout?: Duration.Input
+}
+
+export const logout = Effect.fn("Logout.logout")(function*(options: LogoutOptions) {
+  const store = yield* CredentialStore.CredentialStore
+  const loaded = yield* Effect.result(store.load)
+  const doc = Result.isSuccess(loaded) ? Option.getOrUndefined(loaded.success) : undefined
+  const mode = Result.isFailure(loaded) ? "unreadable" as const : doc === undefined ? undefined : AuthDotJson.modeOf(doc)
+
+  const removed = yield* Effect.result(store.remove)
+
+  let revocation: Revocation
+  let issuer: string | undefined
+  const tokens = doc?.tokens
+  if (options.localOnly) {
+    revocation = { _tag: "Skipped", reason: "local_only" }
+  } else if (tokens === undefined || doc === undefined) {
+    revocation = { _tag: "Skipped", reason: mode === "apikey" ? "api_key" : "nothing_stored" }
+  } else {
+    const target = revocationTarget(doc, options.fallback)
+    if (Result.isFailure(target)) {
+      revocation = { _tag: "Skipped", reason: "unusable_issuer", detail: target.failure }
+    } else {
+      issuer = target.success.issuer
+      const useRefresh = Redacted.value(tokens.refreshToken).length > 0
+      revocation = yield* revokeBestEffort(
+        {
+          token: useRefresh ? tokens.refreshToken : tokens.accessToken,
+          tokenTypeHint: useRefresh ? "refresh_token" : "access_token",
+          issuer: target.success.issuer,
+          clientId: target.success.clientId
+        },
+        options.revokeTimeout ?? Duration.seconds(5)
+      )
+    }
+  }
+  return {
+    mode,
+    issuer,
+    revocation,
+    removed: Result.isSuccess(removed) ? removed.success.removed : [],
+    absent: Result.isSuccess(removed) ? removed.success.absent : [],
+    failed: Result.isSuccess(removed) ? removed.success.failed : [],
+    removeError: Result.isFailure(removed) ? removed.failure : undefined
+  } satisfies LogoutReport
+})
+
+/** `logout` needs these. */
+export type LogoutRequirements = CredentialStore.CredentialStore | RefreshTransport.RefreshTransport

@@ -1,0 +1,92 @@
+/**
+ * One request to the issuer: status and body text, with a time limit, transport failures turned
+ * into a core `NetworkError` that explains TLS and proxy problems (via `@codex-auth/tls`).
+ * Bodies are returned to the decoder only; they are never logged.
+ *
+ * @internal
+ */
+import { Errors } from "@codex-auth/core"
+import { Tls } from "@codex-auth/tls"
+import { Duration, Effect } from "effect"
+import { HttpClient, type HttpClientRequest } from "effect/http"
+
+export interface Answer {
+  readonly status: number
+  readonly body: string
+  /** `Retry-After` in milliseconds, when the answer has one. */
+  readonly retryAfterMs: number | undefined
+}
+
+/** `POST https://host/path` without query, for messages. */
+export const targetOf = (method: string, url: string): string => `${method} ${Tls.redactUrl(url)}`
+
+const retryAfter = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 600) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.min(date - Date.now(), 600_000))
+}
+
+/** Sends `request`, reads the whole body; fails with `NetworkError` on transport errors or after `timeout`. */
+export const send = (
+  request: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.Input
+): Effect.Effect<Answer, Errors.NetworkError, HttpClient.HttpClient> => {
+  const target = targetOf(request.method, request.url)
+  return Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const response = yield* client.execute(request)
+    const body = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
+    return { status: response.status, body, retryAfterMs: retryAfter(response.headers["retry-after"]) }
+  }).pipe(
+    Effect.scoped,
+    Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e))),
+    Effect.timeoutOrElse({
+      duration: timeout,
+      orElse: () =>
+        Effect.fail(
+          new Errors.NetworkError({ target, detail: `no answer within ${Math.round(Duration.toMillis(Duration.fromInputUnsafe(timeout)) / 1000)} s` })
+        )
+    })
+  )
+}
+
+/** Parses a JSON object body; `undefined` when it is not one. */
+export const jsonObject = (body: string): Record<string, unknown> | undefined => {
+  try {
+    const value: unknown = JSON.parse(body)
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The error code of an error body in either shape the issuer uses: RFC 6749
+ * `{"error": "invalid_grant"}` or OpenAI's `{"error": {"code": "…"}}`, else a top-level `code`.
+ */
+export const errorCode = (body: string): string | undefined => {
+  const map = jsonObject(body)
+  if (map === undefined) return undefined
+  const error = map["error"]
+  if (typeof error === "string") return error
+  if (typeof error === "object" && error !== null && !Array.isArray(error)) {
+    const code = (error as Record<string, unknown>)["code"]
+    if (typeof code === "string") return code
+  }
+  return typeof map["code"] === "string" ? map["code"] : undefined
+}
+
+/** `error_description` (RFC shape) or `error.message` (OpenAI shape). */
+export const errorDescription = (body: string): string | undefined => {
+  const map = jsonObject(body)
+  if (map === undefined) return undefined
+  if (typeof map["error_description"] === "string") return map["error_description"]
+  const error = map["error"]
+  if (typeof error === "object" && error !== null && !Array.isArray(error)) {
+    const message = (error as Record<string, unknown>)["message"]
+    if (typeof message === "string") return message
+  }
+  return undefined
+}
