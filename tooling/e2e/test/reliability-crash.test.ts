@@ -10,6 +10,9 @@
  */
 import * as fs from "node:fs"
 import { join } from "node:path"
+import { AuthDotJson } from "@codex-auth/core"
+import { startMockIssuer } from "@codex-auth/mock-server"
+import { Redacted, Result } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { cleanEnv, cliPath, runCli, tempCodexHome } from "../src/Cli.ts"
 import {
@@ -26,7 +29,7 @@ import {
   spawnProcess,
   spawnWriter
 } from "../src/reliability/crash.ts"
-import { CANARY } from "../src/reliability/documents.ts"
+import { CANARY, type Recognised } from "../src/reliability/documents.ts"
 
 let writer = ""
 beforeAll(async () => {
@@ -38,6 +41,61 @@ const summary = (name: string, r: KillCampaignReport) =>
     `[reliability] ${name}: ${r.killed} kills (${r.finished} finished first), ${r.operations} operations, ${r.reads} concurrent reads ` +
       `(${r.badReads.length} bad), final states ${JSON.stringify(r.states)}, stray temp files after ${r.batchesWithStrays} batches (max ${r.maxStrays}), ${r.elapsedMs} ms`
   )
+
+/**
+ * Kills `codex-auth token` processes while they refresh against a mock issuer with the given reuse
+ * grace window; after each batch one unkilled `token` must succeed (the session is alive).
+ */
+const tokenRefreshCampaign = async (reuseGraceMs: number, kills: number, stopAtFirstProblem = false) => {
+  const mock = await startMockIssuer({ config: { tokens: { reuseGraceMs, accessTokenTtlSeconds: 60 } } })
+  try {
+    const codexHome = tempCodexHome()
+    fs.mkdirSync(codexHome, { recursive: true, mode: 0o700 })
+    const t = await mock.control.mintTokens({})
+    const clientId = (await mock.control.config()).clientId
+    const doc = AuthDotJson.fromChatGptTokens({
+      idToken: Redacted.make(t.id_token),
+      accessToken: Redacted.make(t.access_token),
+      refreshToken: Redacted.make(t.refresh_token),
+      provenance: { issuer: mock.url, clientId },
+      now: new Date()
+    })
+    fs.writeFileSync(join(codexHome, "auth.json"), AuthDotJson.toFileText(doc), { mode: 0o600 })
+    // Hold every refresh answer 150 ms, so many kills land while a refresh is in flight.
+    await mock.control.setFaults("refresh", [{ latencyMs: 150 }])
+    const mark = newMark()
+    const env = cleanEnv({ CODEX_HOME: codexHome, [MARK_VARIABLE]: mark })
+    const victim = () => spawnProcess(process.execPath, [cliPath, "token"], env)
+    const fullRun = await calibrate(victim)
+    const wellFormed = (text: string): Recognised => {
+      const parsed = AuthDotJson.parse(text, "auth.json")
+      if (Result.isFailure(parsed)) return { kind: "foreign", why: "not an auth document" }
+      const tokens = parsed.success.tokens
+      return tokens !== undefined && /^rt_/.test(Redacted.value(tokens.refreshToken)) && AuthDotJson.claimsOf(parsed.success) !== undefined
+        ? { kind: "known", k: 0 }
+        : { kind: "foreign", why: "not a ChatGPT document minted by the issuer" }
+    }
+    const report = await runKillCampaign({
+      codexHome,
+      kills,
+      parallel: 4,
+      maxDelayMs: fullRun * 1.5,
+      recogniser: wellFormed,
+      stopAtFirstProblem,
+      spawn: victim,
+      afterBatch: async () => {
+        const next = await runCli(["token"], { env: { CODEX_HOME: codexHome } })
+        return next.code === 0 ? [] : [`the next \`token\` failed (exit ${next.code}): ${next.stderr.trim()}`]
+      }
+    })
+    const survivors = await awaitNoSurvivors(mark)
+    if (survivors.length > 0) throw new Error(`processes outlived the killed CLIs: ${survivors.join(", ")}`)
+    const refreshes = (await mock.requests()).filter((r) => r.kind === "refresh_token")
+    return { report, refreshes }
+  } finally {
+    await mock.close()
+  }
+}
 
 const apiKeys = [0, 1, 2, 3].map((i) => `sk-reliability-${CANARY}-${i}${"x".repeat(24)}`)
 
@@ -98,6 +156,25 @@ describe("crash consistency (kill -9)", () => {
     const login = await runCli(["login", "--with-api-key"], { env: { CODEX_HOME: codexHome }, input: `${apiKeys[0]}\n` })
     expect(login.code, login.stderr).toBe(0)
     expect(inspectHome(codexHome, apiKeys).state).toEqual({ kind: "apikey", key: apiKeys[0] })
+  })
+
+  it("built CLI `token` refresh against the mock issuer: 40 kills mid-refresh leave a whole document and a live session", async () => {
+    // A reuse grace window as the real issuer has (the spec: it must tolerate a short one): a
+    // process killed after the issuer rotated but before it saved leaves the old refresh token,
+    // which the next process may still use inside the window. Strict reuse without a grace window
+    // cannot survive that crash by construction (see the teeth check below); the soak and the
+    // refresh race cover grace 0 without kills.
+    const { report, refreshes } = await tokenRefreshCampaign(10_000, 40)
+    summary("CLI token refresh", report)
+    expect(report.problems).toEqual([])
+    expect(report.badReads).toEqual([])
+    expect(report.killed).toBe(40)
+    console.log(`[reliability] CLI token refresh: ${refreshes.length} refresh requests reached the issuer, ${refreshes.filter((r) => r.status !== 200).length} refused`)
+    // Victims reached the issuer: more refreshes than the calibration run plus one follow-up per
+    // batch. None was refused.
+    const batches = Object.values(report.states).reduce((a, b) => a + b, 0)
+    expect(refreshes.length).toBeGreaterThan(batches + 1)
+    expect(refreshes.filter((r) => r.status !== 200)).toEqual([])
   })
 
   it("refresh under the lock: 4 processes × 20 refreshes lose no rotated token and reuse none", async () => {
@@ -184,6 +261,11 @@ describe("the crash harness has teeth", () => {
     expect(report.refreshes).toBe(80)
     expect(report.lost).toBeGreaterThan(0)
     expect(report.reused.length).toBeGreaterThan(0)
+  })
+
+  it("refresh with a strict issuer (no reuse grace): a kill between rotation and save loses the session, and the harness sees it", async () => {
+    const { report } = await tokenRefreshCampaign(0, 60, true)
+    expect(report.problems.some((p) => p.includes("the next `token` failed (exit 3)"))).toBe(true)
   })
 
   it("detects a wider mode", () => {

@@ -20,6 +20,8 @@ describe("concurrency soak (one CODEX_HOME, strict issuer)", () => {
     expect(report.operations["login"] ?? 0).toBeGreaterThan(5)
     expect(report.operations["logout"] ?? 0).toBeGreaterThan(5)
     expect(report.operations["cli:status"] ?? 0).toBeGreaterThan(3)
+    // The CLI's own refresh (`token` on tokens inside the refresh margin) took part in the contention.
+    expect(report.issuer.refreshRequestsByCli).toBeGreaterThan(0)
     expect(report.lockWaitMs.samples).toBeGreaterThan(100)
     expect(report.finalState).not.toContain("refuses")
   }, 90_000)

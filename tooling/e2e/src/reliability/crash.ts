@@ -31,8 +31,14 @@ export interface Inspection {
 
 const modeOf = (path: string): number => fs.lstatSync(path).mode & 0o777
 
-/** What is in a CODEX_HOME now, and what is wrong with it. `apiKeys`: API-key documents that count as known. */
-export const inspectHome = (codexHome: string, apiKeys: ReadonlyArray<string> = []): Inspection => {
+/** Recognises auth.json text: known documents (see `documents.ts`) unless a campaign says otherwise. */
+export type Recogniser = (text: string) => Recognised
+
+/**
+ * What is in a CODEX_HOME now, and what is wrong with it. `apiKeys`: API-key documents that count
+ * as known; `recogniser` replaces the known-document check altogether.
+ */
+export const inspectHome = (codexHome: string, apiKeys: ReadonlyArray<string> = [], recogniser?: Recogniser): Inspection => {
   const problems: Array<string> = []
   const authPath = join(codexHome, "auth.json")
   let state: Inspection["state"] = { kind: "absent" }
@@ -47,7 +53,7 @@ export const inspectHome = (codexHome: string, apiKeys: ReadonlyArray<string> = 
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") problems.push(`auth.json unreadable: ${(e as NodeJS.ErrnoException).code}`)
   }
   if (text !== undefined) {
-    state = recognise(text, apiKeys)
+    state = (recogniser ?? ((t: string) => recognise(t, apiKeys)))(text)
     if (state.kind === "foreign") problems.push(`auth.json is torn or unknown: ${state.why}`)
     const mode = modeOf(authPath)
     if (mode !== 0o600) problems.push(`auth.json has mode ${mode.toString(8)} (expected 600)`)
@@ -61,7 +67,7 @@ export const inspectHome = (codexHome: string, apiKeys: ReadonlyArray<string> = 
 }
 
 /** Reads auth.json once, as a concurrent reader would: `undefined` if fine, else what was wrong. */
-const readOnce = (authPath: string, apiKeys: ReadonlyArray<string>): string | undefined => {
+const readOnce = (authPath: string, recogniser: Recogniser): string | undefined => {
   let text: string
   try {
     text = fs.readFileSync(authPath, "utf8")
@@ -69,7 +75,7 @@ const readOnce = (authPath: string, apiKeys: ReadonlyArray<string>): string | un
     const code = (e as NodeJS.ErrnoException).code
     return code === "ENOENT" ? undefined : `read failed: ${code}`
   }
-  const r = recognise(text, apiKeys)
+  const r = recogniser(text)
   return r.kind === "foreign" ? `torn read: ${r.why}` : undefined
 }
 
@@ -193,6 +199,10 @@ export interface KillCampaignOptions {
   readonly maxDelayMs: number
   /** API-key documents that count as known. */
   readonly apiKeys?: ReadonlyArray<string>
+  /** Replaces the known-document check (e.g. any well-formed ChatGPT document the issuer minted). */
+  readonly recogniser?: Recogniser
+  /** Runs after each batch's inspection (e.g. one unkilled run that must succeed); returns problems. */
+  readonly afterBatch?: () => Promise<ReadonlyArray<string>>
   /** Another store to check after each batch (e.g. the keyring entry): its state, and what is wrong. */
   readonly extraCheck?: () => { readonly state: string; readonly problems: ReadonlyArray<string> }
   /** Read auth.json continuously while victims run (default true). */
@@ -225,6 +235,7 @@ export interface KillCampaignReport {
 export const runKillCampaign = async (options: KillCampaignOptions): Promise<KillCampaignReport> => {
   const started = Date.now()
   const apiKeys = options.apiKeys ?? []
+  const recogniser: Recogniser = options.recogniser ?? ((t) => recognise(t, apiKeys))
   const authPath = join(options.codexHome, "auth.json")
   let killed = 0
   let finished = 0
@@ -244,7 +255,7 @@ export const runKillCampaign = async (options: KillCampaignOptions): Promise<Kil
     const reader = (async () => {
       while (running) {
         reads++
-        const bad = readOnce(authPath, apiKeys)
+        const bad = readOnce(authPath, recogniser)
         if (bad !== undefined) badReads.push(bad)
         await sleep(1)
       }
@@ -264,7 +275,7 @@ export const runKillCampaign = async (options: KillCampaignOptions): Promise<Kil
     }))
     running = false
     await reader
-    const inspection = inspectHome(options.codexHome, apiKeys)
+    const inspection = inspectHome(options.codexHome, apiKeys, recogniser)
     problems.push(...inspection.problems)
     states[inspection.state.kind] = (states[inspection.state.kind] ?? 0) + 1
     if (options.extraCheck !== undefined) {
@@ -272,6 +283,7 @@ export const runKillCampaign = async (options: KillCampaignOptions): Promise<Kil
       problems.push(...extra.problems)
       states[`extra:${extra.state}`] = (states[`extra:${extra.state}`] ?? 0) + 1
     }
+    if (options.afterBatch !== undefined) problems.push(...(await options.afterBatch()))
     if (inspection.strays.length > 0) batchesWithStrays++
     maxStrays = Math.max(maxStrays, inspection.strays.length)
     if (options.stopAtFirstProblem === true && (problems.length > 0 || badReads.length > 0)) break

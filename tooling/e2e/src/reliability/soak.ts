@@ -53,7 +53,13 @@ export interface SoakReport {
   readonly failures: Readonly<Record<string, number>>
   readonly lockWaitMs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly max: number }
   /** What the issuer saw: refresh requests, and how many it refused. */
-  readonly issuer: { readonly refreshRequests: number; readonly refreshRefused: number; readonly revocations: number }
+  readonly issuer: {
+    readonly refreshRequests: number
+    /** Of those, sent by the built CLI's own refresh (`token`): the rest came from the workers. */
+    readonly refreshRequestsByCli: number
+    readonly refreshRefused: number
+    readonly revocations: number
+  }
   readonly finalState: string
 }
 
@@ -210,7 +216,12 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
         p99: Math.round(percentile(lockWaits, 99)),
         max: Math.round(Math.max(0, ...lockWaits))
       },
-      issuer: { refreshRequests: refreshes.length, refreshRefused: refused, revocations: requests.filter((r) => r.kind === "revoke").length },
+      issuer: {
+        refreshRequests: refreshes.length,
+        refreshRequestsByCli: refreshes.length - (operations["refresh"] ?? 0) - (operations["refresh-failed"] ?? 0),
+        refreshRefused: refused,
+        revocations: requests.filter((r) => r.kind === "revoke").length
+      },
       finalState
     }
   } finally {
@@ -225,6 +236,6 @@ export const formatSoak = (r: SoakReport): string =>
     `operations: ${r.totalOperations} ${JSON.stringify(r.operations)}`,
     `failures: ${Object.keys(r.failures).length === 0 ? "none" : JSON.stringify(r.failures)}`,
     `lock wait (ms): p50 ${r.lockWaitMs.p50}, p99 ${r.lockWaitMs.p99}, max ${r.lockWaitMs.max} over ${r.lockWaitMs.samples} locked operations`,
-    `issuer: ${r.issuer.refreshRequests} refresh requests, ${r.issuer.refreshRefused} refused; ${r.issuer.revocations} revocations`,
+    `issuer: ${r.issuer.refreshRequests} refresh requests (${r.issuer.refreshRequestsByCli} by the CLI's own refresh), ${r.issuer.refreshRefused} refused; ${r.issuer.revocations} revocations`,
     `final state: ${r.finalState}`
   ].join("\n")
