@@ -7,11 +7,12 @@
  * `caCertPem` to their roots (for example through `CODEX_CA_CERTIFICATE`); the private keys never
  * leave the process unless the caller writes them out.
  *
+ * The X.509 library (and the `reflect-metadata` polyfill its dependency injection needs) is loaded
+ * on the first call, so importing this module, or the package index, costs nothing.
+ *
  * @since 0.1.0
  */
-// @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded first.
-import "reflect-metadata"
-import * as x509 from "@peculiar/x509"
+import type * as X509 from "@peculiar/x509"
 import { isIP } from "node:net"
 import { webcrypto } from "node:crypto"
 
@@ -47,10 +48,16 @@ const keyAlgorithm: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = {
 const crypto = webcrypto
 
 /** PEM text ending with a newline, so that bundles can be built by plain concatenation. */
-const toPem = (der: ArrayBuffer, label: string): string => `${x509.PemConverter.encode(der, label).trimEnd()}\n`
+const toPem = (x509: typeof X509, der: ArrayBuffer, label: string): string =>
+  `${x509.PemConverter.encode(der, label).trimEnd()}\n`
 
-const exportKeyPem = async (key: CryptoKey): Promise<string> =>
-  toPem(await crypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY")
+let x509Module: Promise<typeof X509> | undefined
+/** `@peculiar/x509`, after `reflect-metadata` (tsyringe refuses to load without it). */
+const loadX509 = (): Promise<typeof X509> =>
+  (x509Module ??= import("reflect-metadata").then(() => import("@peculiar/x509")))
+
+const exportKeyPem = async (x509: typeof X509, key: CryptoKey): Promise<string> =>
+  toPem(x509, await crypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY")
 
 /** Escapes characters that are special in RFC 4514 distinguished names. */
 const escapeDn = (value: string): string => value.replace(/([,+"\\<>;=])/g, "\\$1").replace(/^([ #])/, "\\$1").replace(/ $/, "\\ ")
@@ -67,6 +74,7 @@ export const generateDevCertificates = async (options: DevCertificateOptions = {
   const hosts = options.hosts ?? DEFAULT_HOSTS
   if (!(validDays > 0)) throw new RangeError(`validDays must be positive, got ${validDays}`)
   if (hosts.length === 0) throw new RangeError("hosts must name at least one DNS name or IP address")
+  const x509 = await loadX509()
 
   const notBefore = new Date(Date.now() - 60 * 60 * 1000)
   const notAfter = new Date(Date.now() + validDays * 24 * 60 * 60 * 1000)
@@ -118,10 +126,10 @@ export const generateDevCertificates = async (options: DevCertificateOptions = {
   )
 
   return {
-    caCertPem: toPem(caCert.rawData, "CERTIFICATE"),
-    caKeyPem: await exportKeyPem(caKeys.privateKey),
-    serverCertPem: toPem(serverCert.rawData, "CERTIFICATE"),
-    serverKeyPem: await exportKeyPem(serverKeys.privateKey)
+    caCertPem: toPem(x509, caCert.rawData, "CERTIFICATE"),
+    caKeyPem: await exportKeyPem(x509, caKeys.privateKey),
+    serverCertPem: toPem(x509, serverCert.rawData, "CERTIFICATE"),
+    serverKeyPem: await exportKeyPem(x509, serverKeys.privateKey)
   }
 }
 
