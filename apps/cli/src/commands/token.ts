@@ -9,11 +9,9 @@
  *
  * @since 0.1.0
  */
-import { AuthManager } from "@codex-auth/core"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect } from "effect"
 import { Command } from "effect/cli"
-import { authLayer } from "../AuthServices.ts"
-import { stdout } from "../Output.ts"
+import { tokenProgram } from "../AuthServices.ts"
 import { root } from "../Root.ts"
 import { appContext } from "../Services.ts"
 
@@ -21,11 +19,6 @@ export const token = Command.make(
   "token",
   {},
   Effect.fn("token")(function*() {
-    const ctx = appContext(yield* root)
-    yield* Effect.gen(function*() {
-      const manager = yield* AuthManager.AuthManager
-      const bearer = yield* manager.accessToken
-      yield* stdout(Redacted.value(bearer))
-    }).pipe(Effect.provide(Layer.fresh(authLayer(ctx))))
+    return yield* tokenProgram(appContext(yield* root))
   })
 ).pipe(Command.withDescription("Print the API key or a valid ChatGPT access token (refreshed if needed) for scripts"))
