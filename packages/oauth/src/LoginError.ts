@@ -106,7 +106,7 @@ export const formatDuration = (millis: number): string => {
 export const portInUse = (ports: ReadonlyArray<number>) =>
   make(
     "port_in_use",
-    `the sign-in callback needs port ${ports.join(" or ")} on localhost, and ${ports.length > 1 ? "all are" : "it is"} in use by another program.`,
+    `the sign-in callback needs port ${ports.join(" or ")} on localhost, and ${ports.length === 2 ? "both are" : ports.length > 2 ? "all are" : "it is"} in use by another program.`,
     `Close the program holding ${ports.length > 1 ? "them" : "it"} (\`ss -ltnp 'sport = :${ports[0]}'\` shows which; IDEs and other Codex logins are common), then try again. The issuer only accepts these ports. ${OTHER_METHODS}`
   )
 

@@ -41,6 +41,8 @@ export const send = (
     return { status: response.status, body, retryAfterMs: retryAfter(response.headers["retry-after"]) }
   }).pipe(
     Effect.scoped,
+    // No trace headers (traceparent, b3) toward the issuer.
+    Effect.provideService(HttpClient.TracerPropagationEnabled, false),
     Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e))),
     Effect.timeoutOrElse({
       duration: timeout,
