@@ -1,5 +1,6 @@
 /**
- * The full `codex-auth` command tree on effect/cli.
+ * The full `codex-auth` command tree on effect/cli. In the bundle this module is the `full`
+ * payload (see `Payloads.ts`).
  *
  * @since 0.1.0
  */
@@ -10,9 +11,13 @@ import { doctor } from "./commands/doctor.ts"
 import { login } from "./commands/login.ts"
 import { logout } from "./commands/logout.ts"
 import { token } from "./commands/token.ts"
+import { toExitCode } from "./programs/Run.ts"
 import { root } from "./Root.ts"
 
 export const cli = root.pipe(Command.withSubcommands([login, logout, token, doctor]))
 
 export const program = (version: string) =>
   Command.run(cli, { version, renderErrors: false }).pipe(Effect.provide(NodeServices.layer))
+
+/** Parses `process.argv` and runs the command; resolves with the exit code (failures already rendered on stderr). */
+export const run = (version: string, signal: AbortSignal): Promise<number> => toExitCode(program(version), signal)

@@ -8,9 +8,10 @@
 import { CredentialStore, ExitCode } from "@codex-auth/core"
 import { Policy } from "@codex-auth/policy"
 import { Effect, Layer } from "effect"
-import { SilentExit, stdout } from "../Output.ts"
+import { SilentExit } from "../Output.ts"
 import { type AppContext, baseLayer } from "../Services.ts"
 import * as StatusReport from "../StatusReport.ts"
+import { stdout } from "./Stdout.ts"
 
 export const statusProgram = (ctx: AppContext, json: boolean) =>
   Effect.gen(function*() {

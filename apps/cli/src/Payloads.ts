@@ -1,0 +1,166 @@
+/**
+ * Starts the programs embedded in the `codex-auth` bundle (see `tooling/build/bundle.mjs`): the
+ * fast path and the full command tree are CommonJS bundles stored as comment lines after the
+ * entry, so each run parses only the program it executes.
+ *
+ * A payload is read from this file by its byte range, compiled with `vm.Script`, and given a V8
+ * code cache of its own in the user's cache directory (`$XDG_CACHE_HOME/codex-auth`, else
+ * `~/.cache/codex-auth`; `~/Library/Caches/codex-auth` on macOS; `%LOCALAPPDATA%\codex-auth\Cache`
+ * on Windows). The cache is written once, after the first run of a command, so it holds every
+ * function that run compiled, not just the top level (Node's own compile cache only covers files
+ * loaded after it is enabled, and never this entry file unless `NODE_COMPILE_CACHE` is set).
+ *
+ * The full command tree is stored brotli-compressed (see the build): V8 skims every byte of this
+ * file on every start (about 1 ms per MB), and decompressing costs the full path about 4 ms.
+ *
+ * The cache only ever speeds things up: its name carries the payload's hash, the Node version and
+ * the architecture; V8 rejects data made by another V8 or with other flags (it is then rewritten);
+ * a file not owned by the current user, or writable by others, is ignored; every error is ignored.
+ * `CODEX_AUTH_CODE_CACHE=0` turns it off.
+ *
+ * This module runs on every start: it must not `import` anything (the build refuses it), because
+ * an ESM import of a builtin builds a facade that reads every export (`fs` then loads its streams).
+ *
+ * @since 0.1.0
+ */
+declare const __CODEX_AUTH_PAYLOADS__: string | undefined
+
+interface Entry {
+  /** Byte offset of the payload's comment lines in the bundle. */
+  readonly offset: number
+  /** Byte length of the comment lines. */
+  readonly length: number
+  /** Length of the payload once the `//` prefixes are removed. */
+  readonly size: number
+  /** First 16 hex digits of the payload's SHA-256. */
+  readonly hash: string
+  /** `brotli-base64`: one line of base64 of the brotli-compressed payload (the full CLI, rarely on a hot path). */
+  readonly encoding?: "brotli-base64"
+}
+
+export interface Started<A> {
+  readonly exports: A
+  /** Call when the program has finished: writes the code cache if there was none (or V8 refused it). */
+  readonly finish: () => void
+}
+
+/** Whether this is the built bundle (payloads embedded) rather than the TypeScript sources. */
+export const embedded = typeof __CODEX_AUTH_PAYLOADS__ === "string"
+
+const fs = process.getBuiltinModule("node:fs")
+const path = process.getBuiltinModule("node:path")
+
+const damaged = (name: string) =>
+  new Error(`the codex-auth bundle ${import.meta.filename} is damaged (payload ${name} does not match its table); reinstall codex-auth`)
+
+const readPayload = (name: string, entry: Entry): string => {
+  const buf = Buffer.allocUnsafe(entry.length)
+  const fd = fs.openSync(import.meta.filename, "r")
+  let read: number
+  try {
+    read = fs.readSync(fd, buf, 0, entry.length, entry.offset)
+  } finally {
+    fs.closeSync(fd)
+  }
+  const section = buf.toString("latin1", 0, read)
+  if (read !== entry.length || !section.startsWith("//") || !section.endsWith("\n")) throw damaged(name)
+  const source = entry.encoding === "brotli-base64"
+    ? process.getBuiltinModule("node:zlib").brotliDecompressSync(Buffer.from(section.slice(2, -1), "base64")).toString("latin1")
+    : section.slice(2, -1).replaceAll("\n//", "\n")
+  if (source.length !== entry.size) throw damaged(name)
+  return source
+}
+
+const cacheDir = (): string | undefined => {
+  const env = process.env
+  if (env["CODEX_AUTH_CODE_CACHE"] === "0") return undefined
+  const home = (): string => env["HOME"] || process.getBuiltinModule("node:os").homedir()
+  if (process.platform === "win32") {
+    const local = env["LOCALAPPDATA"]
+    return path.join(local !== undefined && path.isAbsolute(local) ? local : path.join(home(), "AppData", "Local"), "codex-auth", "Cache")
+  }
+  if (process.platform === "darwin") return path.join(home(), "Library", "Caches", "codex-auth")
+  const xdg = env["XDG_CACHE_HOME"]
+  return path.join(xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(home(), ".cache"), "codex-auth")
+}
+
+const MAX_CACHE_BYTES = 64 * 1024 * 1024
+const PRUNE_AFTER_MS = 30 * 24 * 60 * 60 * 1000
+
+const readCache = (file: string): Buffer | undefined => {
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0))
+    try {
+      const st = fs.fstatSync(fd)
+      if (!st.isFile() || st.size === 0 || st.size > MAX_CACHE_BYTES) return undefined
+      if (typeof process.getuid === "function" && (st.uid !== process.getuid() || (st.mode & 0o022) !== 0)) return undefined
+      const buf = Buffer.allocUnsafe(st.size)
+      return fs.readSync(fd, buf, 0, st.size, 0) === st.size ? buf : undefined
+    } finally {
+      fs.closeSync(fd)
+    }
+  } catch {
+    return undefined
+  }
+}
+
+const writeCache = (dir: string, file: string, prefix: string, data: Buffer): void => {
+  const tmp = `${file}.${process.pid}.tmp`
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    fs.writeFileSync(tmp, data, { mode: 0o600, flag: "wx" })
+    fs.renameSync(tmp, file)
+  } catch {
+    try {
+      fs.rmSync(tmp, { force: true })
+    } catch {
+      // nothing to clean up
+    }
+    return
+  }
+  // Caches of other builds of this payload, untouched for a month (another installed version
+  // that is still used rewrites its cache whenever it is missing).
+  try {
+    const now = Date.now()
+    for (const f of fs.readdirSync(dir)) {
+      if (!f.startsWith(prefix) || f === path.basename(file) || !f.endsWith(".v8cache")) continue
+      const p = path.join(dir, f)
+      if (now - fs.lstatSync(p).mtimeMs > PRUNE_AFTER_MS) fs.rmSync(p, { force: true })
+    }
+  } catch {
+    // pruning is best-effort
+  }
+}
+
+/**
+ * Evaluates the embedded payload `name` (a CommonJS module) and returns its exports. `variant`
+ * names the command about to run, so each command gets a code cache made by a run of itself.
+ */
+export const start = <A>(name: string, variant: string): Started<A> => {
+  const table = JSON.parse(__CODEX_AUTH_PAYLOADS__ ?? "{}") as Record<string, Entry | undefined>
+  const entry = table[name]
+  if (entry === undefined) throw damaged(name)
+  const source = readPayload(name, entry)
+  const dir = cacheDir()
+  const prefix = `${name}-`
+  const file = dir === undefined ? undefined : path.join(dir, `${prefix}${entry.hash}-${variant}-${process.version}-${process.arch}.v8cache`)
+  const cachedData = file === undefined ? undefined : readCache(file)
+  const vm = process.getBuiltinModule("node:vm")
+  const filename = path.join(import.meta.dirname, `${path.basename(import.meta.filename).replace(/\.m?js$/, "")}.${name}.js`)
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname, __codexAuthImportMetaUrl) {${source}\n})`,
+    cachedData === undefined ? { filename } : { filename, cachedData }
+  )
+  const module = { exports: {} as A }
+  const fn = script.runInThisContext() as (...args: ReadonlyArray<unknown>) => void
+  const require = process.getBuiltinModule("node:module").createRequire(import.meta.filename)
+  fn.call(module.exports, module.exports, require, module, filename, import.meta.dirname, import.meta.url)
+  return {
+    exports: module.exports,
+    finish: () => {
+      if (dir !== undefined && file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+        writeCache(dir, file, prefix, script.createCachedData())
+      }
+    }
+  }
+}
