@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { AuthDotJson, type CredentialStore, Jwt } from "@codex-auth/core"
+import { AuthDotJson, type CredentialStore, Jwt, ReauthMarker } from "@codex-auth/core"
 import type { Policy } from "@codex-auth/policy"
 import { Option, Redacted } from "effect"
 
@@ -37,6 +37,11 @@ export interface StatusJson {
     readonly next_refresh_due: string | null
     readonly refresh_due_now: boolean
     readonly issuer: string | null
+    /**
+     * Set when the issuer rejected the stored refresh token for good (the AuthManager's
+     * `ReauthMarker` names this refresh token): the user must sign in again.
+     */
+    readonly reauth_required: { readonly reason: string; readonly at: string } | null
   } | null
   readonly capabilities: {
     readonly plan: boolean
@@ -79,6 +84,7 @@ export const build = (input: {
   const mode = doc === undefined ? undefined : AuthDotJson.modeOf(doc)
   const claims = doc === undefined ? undefined : AuthDotJson.claimsOf(doc)
   const due = doc === undefined ? undefined : nextRefreshDue(doc)
+  const reauth = mode === "chatgpt" ? ReauthMarker.activeFor(input.codexHome, doc) : undefined
   return {
     schema_version: 1,
     logged_in: mode !== undefined,
@@ -107,7 +113,8 @@ export const build = (input: {
         last_refresh: doc.lastRefresh ?? null,
         next_refresh_due: iso(due),
         refresh_due_now: due !== undefined && due <= input.now,
-        issuer: AuthDotJson.provenanceOf(doc)?.issuer ?? null
+        issuer: AuthDotJson.provenanceOf(doc)?.issuer ?? null,
+        reauth_required: reauth === undefined ? null : { reason: reauth.reason, at: reauth.at }
       }
       : null,
     capabilities: {
@@ -147,7 +154,9 @@ export const renderText = (s: StatusJson, now: number): string => {
     if (s.account?.account_id) lines.push(`  Workspace:  ${s.account.account_id}`)
     const exp = s.tokens?.access_token_expires_at
     if (exp) lines.push(`  Access token expires ${ago(Date.parse(exp), now)} (${exp})`)
-    if (s.tokens?.next_refresh_due) {
+    if (s.tokens?.reauth_required) {
+      lines.push(`  Session:    ended (${s.tokens.reauth_required.reason} at ${s.tokens.reauth_required.at}) — sign in again: codex-auth login`)
+    } else if (s.tokens?.next_refresh_due) {
       lines.push(s.tokens.refresh_due_now ? "  Refresh:    due now (runs on next use)" : `  Refresh:    due ${ago(Date.parse(s.tokens.next_refresh_due), now)}`)
     }
   }

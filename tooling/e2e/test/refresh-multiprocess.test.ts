@@ -93,6 +93,25 @@ describe("refresh across processes (built CLI, strict reuse detection)", () => {
     const second = await runCli(["token"], { env })
     expect(second.code).toBe(3)
     expect(await refreshRequests()).toHaveLength(1)
+
+    // `login status` shows the verdict (it never refreshes).
+    const status = await runCli(["login", "status", "--json"], { env })
+    expect(JSON.parse(status.stdout).tokens.reauth_required).toMatchObject({ reason: "refresh_token_expired" })
+    const text = await runCli(["login", "status"], { env })
+    expect(text.stdout).toContain("sign in again")
+    expect(await refreshRequests()).toHaveLength(1)
+  })
+
+  it("`login status` never refreshes; it reports that a refresh is due", async () => {
+    await mock.control.reset()
+    const { env } = await expiredSession()
+    const status = await runCli(["login", "status", "--json"], { env })
+    expect(status, status.stderr).toMatchObject({ code: 0 })
+    const tokens = JSON.parse(status.stdout).tokens
+    expect(tokens.refresh_due_now).toBe(true)
+    expect(Date.parse(tokens.next_refresh_due)).toBeLessThan(Date.now())
+    expect(tokens.reauth_required).toBeNull()
+    expect(await refreshRequests()).toHaveLength(0)
   })
 })
 
