@@ -56,6 +56,11 @@ export interface WatchOptions {
   readonly timeoutMs?: number
   /** Sampling period (ms). Default 2. */
   readonly everyMs?: number
+  /**
+   * Called with everything printed so far (stdout + stderr) each time more arrives; `write` sends
+   * text to the program's stdin, `end` closes it. With it, stdin stays open until `end` (or exit).
+   */
+  readonly onOutput?: (printed: string, io: { readonly write: (text: string) => void; readonly end: () => void }) => void
 }
 
 /** Runs `program args` with a clean environment, sampling the argv of its whole process tree until it exits. */
@@ -76,8 +81,16 @@ export const runWatched = (program: string, args: ReadonlyArray<string>, options
     }
     sample()
     const sampler = setInterval(sample, options.everyMs ?? 2)
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    let printed = ""
+    const io = { write: (text: string) => void child.stdin.write(text), end: () => void child.stdin.end() }
+    const onData = (which: "out" | "err") => (d: string) => {
+      if (which === "out") stdout += d
+      else stderr += d
+      printed += d
+      options.onOutput?.(printed, io)
+    }
+    child.stdout.setEncoding("utf8").on("data", onData("out"))
+    child.stderr.setEncoding("utf8").on("data", onData("err"))
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000)
     child.on("error", reject)
     child.on("close", (code, signal) => {
@@ -86,7 +99,8 @@ export const runWatched = (program: string, args: ReadonlyArray<string>, options
       resolvePromise({ code, signal, stdout, stderr, argvs: [...argvs], samples })
     })
     child.stdin.on("error", () => {})
-    child.stdin.end(options.input ?? "")
+    if (options.input !== undefined) child.stdin.write(options.input)
+    if (options.onOutput === undefined) child.stdin.end()
   })
 
 /** The forms a secret could leak in. */
