@@ -23,6 +23,11 @@
  *
  * **Gotchas**
  *
+ * State is only changed by an answer of the transport (a token set, `ReauthRequired` or
+ * `NetworkError`): a defect raised by `RefreshTransport.refresh` propagates with nothing written
+ * (no save, no marker, no backoff) and the lock released, so the run can be repeated elsewhere
+ * (the CLI's fast path relies on this to hand a refresh over to the full CLI).
+ *
  * The startup policy check (`enforcePolicy`, on by default) logs out stored credentials that
  * break the `AuthPolicy` when the layer is built, and fails the layer with
  * `PolicyViolation({ loggedOut: true })`; it mirrors `@codex-auth/policy`'s `enforceAtStartup`

@@ -384,6 +384,28 @@ describe("AuthManager: failures", () => {
     }))
 })
 
+describe("AuthManager: transport defects", () => {
+  it.effect("a defect from the transport (the CLI's fast-path hand-off) changes nothing: no save, no backoff, no marker; the next call POSTs", () =>
+    Effect.gen(function*() {
+      const codexHome = mkdtempSync(join(tmpdir(), "codex-auth-am-"))
+      const store = makeStore(chatgptDoc({ access: "at-1", expMs: -MIN, refresh: "rt-1" }))
+      const transport = makeTransport()
+      transport.script.push(() => Effect.die(new Error("hand off")))
+      yield* withManager({ store, transport, options: { codexHome } }, (m) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(m.accessToken)
+          assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+          assert.strictEqual(store.state.saves, 0)
+          assert.isFalse(existsSync(ReauthMarker.markerPath(codexHome)))
+          const status = yield* m.refreshStatus
+          assert.isUndefined(status.lastError)
+          assert.isUndefined(status.reauthRequired)
+          assert.strictEqual(labelOf(yield* m.accessToken), "at-new-1")
+          assert.strictEqual(transport.calls.length, 2)
+        }))
+    }))
+})
+
 describe("AuthManager: credentials and environment", () => {
   it.effect("current and authorizationHeaders for ChatGPT", () =>
     Effect.gen(function*() {
