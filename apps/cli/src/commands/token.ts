@@ -11,7 +11,8 @@
  */
 import { Effect } from "effect"
 import { Command } from "effect/cli"
-import { tokenProgram } from "../AuthServices.ts"
+import { lazyRefreshTransport } from "../AuthServices.ts"
+import { tokenProgram } from "../programs/Token.ts"
 import { root } from "../Root.ts"
 import { appContext } from "../Services.ts"
 
@@ -19,6 +20,6 @@ export const token = Command.make(
   "token",
   {},
   Effect.fn("token")(function*() {
-    return yield* tokenProgram(appContext(yield* root))
+    return yield* tokenProgram(appContext(yield* root), lazyRefreshTransport)
   })
 ).pipe(Command.withDescription("Print the API key or a valid ChatGPT access token (refreshed if needed) for scripts"))

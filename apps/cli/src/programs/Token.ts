@@ -1,0 +1,28 @@
+/**
+ * The `token` program, shared by the effect/cli command and the fast path: prints the bearer
+ * token — the API key, or a ChatGPT access token that the `AuthManager` refreshed first when it
+ * was expired, within 5 minutes of expiry, or older than 8 days — and nothing else on stdout.
+ * The configuration is loaded and the policy enforced first (`authLayer` builds on `baseLayer`).
+ *
+ * The HTTP stack (oauth's refresh transport, TLS, proxy, undici) is loaded only when a refresh is
+ * actually sent: the command passes `AuthServices.lazyRefreshTransport`; the fast path passes
+ * `HandOff.handOffTransport`, which hands such a run over to the full CLI. (Neither is a default
+ * here, so the fast path's bundle holds no reference to the HTTP stack.)
+ *
+ * @since 0.1.0
+ */
+import { AuthManager, type RefreshTransport } from "@codex-auth/core"
+import { Effect, Layer, Redacted } from "effect"
+import { authLayer } from "../AuthServices.ts"
+import type { AppContext } from "../Services.ts"
+import { stdout } from "./Stdout.ts"
+
+export const tokenProgram = (
+  ctx: AppContext,
+  transport: Layer.Layer<RefreshTransport.RefreshTransport>
+): Effect.Effect<void, unknown> =>
+  Effect.gen(function*() {
+    const manager = yield* AuthManager.AuthManager
+    const bearer = yield* manager.accessToken
+    yield* stdout(Redacted.value(bearer))
+  }).pipe(Effect.provide(Layer.fresh(authLayer(ctx, transport))))
