@@ -5,18 +5,31 @@
  * (see `FastArgs`); anything else goes through the full CLI. In the bundle this module is the
  * `fast` payload (see `Payloads.ts`).
  *
+ * A `token` run that has to refresh is handed over to the full CLI (see `programs/HandOff.ts`):
+ * the HTTP stack is not part of this payload.
+ *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
-import { Option } from "effect"
+import { Effect, Exit, Option } from "effect"
 import type { FastArgs } from "./FastArgs.ts"
-import { toExitCode } from "./programs/Run.ts"
+import { renderCause } from "./Output.ts"
+import { handOffTransport, isHandOff } from "./programs/HandOff.ts"
 import { statusProgram } from "./programs/Status.ts"
+import { tokenProgram } from "./programs/Token.ts"
 import { appContext } from "./Services.ts"
 
 /** The program for a recognised argv. */
-export const fastProgram = (args: FastArgs): Effect.Effect<void, unknown> =>
-  statusProgram(appContext({ codexHome: Option.fromNullishOr(args.codexHome), store: Option.none(), config: [] }), args.json)
+export const fastProgram = (args: FastArgs): Effect.Effect<void, unknown> => {
+  // The flags the full CLI would have parsed for this argv: only --codex-home can be present.
+  const ctx = appContext({ codexHome: Option.fromNullishOr(args.codexHome), store: Option.none(), config: [] })
+  return args.command === "status" ? statusProgram(ctx, args.json) : tokenProgram(ctx, handOffTransport)
+}
 
-/** Runs the program for `args`; resolves with the exit code (failures already rendered on stderr). */
-export const run = (args: FastArgs, signal: AbortSignal): Promise<number> => toExitCode(fastProgram(args), signal)
+/**
+ * Runs the program for `args`; resolves with the exit code (failures already rendered on
+ * stderr), or with `undefined` when the run must be repeated by the full CLI.
+ */
+export const run = (args: FastArgs, signal: AbortSignal): Promise<number | undefined> =>
+  Effect.runPromiseExit(fastProgram(args), { signal }).then((exit) =>
+    Exit.isSuccess(exit) ? 0 : isHandOff(exit.cause) ? undefined : renderCause(exit.cause)
+  )

@@ -17,7 +17,8 @@ declare const __CODEX_AUTH_PAYLOADS__: string | undefined
 const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSION__ : "0.1.0"
 
 interface FastModule {
-  readonly run: (args: FastArgs, signal: AbortSignal) => Promise<number>
+  /** Resolves with the exit code, or `undefined` to have the full CLI run the command instead. */
+  readonly run: (args: FastArgs, signal: AbortSignal) => Promise<number | undefined>
 }
 interface FullModule {
   readonly run: (version: string, signal: AbortSignal) => Promise<number>
@@ -38,33 +39,49 @@ const onSignal = () => {
 process.once("SIGINT", onSignal)
 process.once("SIGTERM", onSignal)
 
-type Started = { readonly run: (signal: AbortSignal) => Promise<number>; readonly finish: () => void }
+type Started = { readonly run: (signal: AbortSignal) => Promise<number | undefined>; readonly finish: () => void }
 
 const fast = matchFast(process.argv.slice(2))
 const noop = () => {}
 
 // `typeof __CODEX_AUTH_PAYLOADS__` is a build-time constant: the bundle keeps only the first branch.
-const start = (): Promise<Started> =>
+const startFast = (args: FastArgs): Promise<Started> =>
   typeof __CODEX_AUTH_PAYLOADS__ === "string"
     ? Promise.resolve().then(() => {
-      if (fast !== undefined) {
-        const p = Payloads.start<FastModule>("fast", fast.command)
-        return { run: (signal) => p.exports.run(fast, signal), finish: p.finish }
-      }
+      const p = Payloads.start<FastModule>("fast", args.command)
+      return { run: (signal) => p.exports.run(args, signal), finish: p.finish }
+    })
+    : import("./Fast.ts").then((m) => ({ run: (signal) => m.run(args, signal), finish: noop }))
+
+const startFull = (): Promise<Started> =>
+  typeof __CODEX_AUTH_PAYLOADS__ === "string"
+    ? Promise.resolve().then(() => {
       const p = Payloads.start<FullModule>("full", "full")
       return { run: (signal) => p.exports.run(version, signal), finish: p.finish }
     })
-    : fast !== undefined
-    ? import("./Fast.ts").then((m) => ({ run: (signal) => m.run(fast, signal), finish: noop }))
     : import("./Cli.ts").then((m) => ({ run: (signal) => m.run(version, signal), finish: noop }))
 
-start()
-  .then((p) =>
-    p.run(controller.signal).then((code) => {
-      process.exitCode = interrupted ? 130 : code
-      p.finish()
-    })
-  )
+/** Runs a started program and then writes its code cache (the first time). */
+const runStarted = async (started: Promise<Started>): Promise<number | undefined> => {
+  const p = await started
+  const code = await p.run(controller.signal)
+  p.finish()
+  return code
+}
+
+/** The fast path when argv has one of its shapes; the full CLI otherwise, or when the fast path hands over. */
+const main = async (): Promise<number> => {
+  if (fast !== undefined) {
+    const code = await runStarted(startFast(fast))
+    if (code !== undefined) return code
+  }
+  return (await runStarted(startFull())) ?? 70
+}
+
+main()
+  .then((code) => {
+    process.exitCode = interrupted ? 130 : code
+  })
   .catch((e: unknown) => {
     // Only reached when a program could not be started (programs render their own failures).
     process.stderr.write(`error: unexpected error: ${e instanceof Error ? e.message : String(e)}\n`)
