@@ -24,6 +24,7 @@ console.log("\nhot path (valid cached token, file store, change check every 250 
 console.log(`  accessToken, inside one Effect program:   ${fmt(hot.callsPerSecondInEffect)} calls/s (${hot.seconds.toFixed(2)} s run, ${hot.changeChecks} stat calls)`)
 console.log(`  authorizationHeaders, inside one program: ${fmt(hot.headersPerSecondInEffect)} calls/s`)
 console.log(`  accessToken, one Effect.runSync per call: ${fmt(hot.callsPerSecondRunSync)} calls/s`)
+console.log(`  cachedAccessToken() (synchronous):        ${fmt(hot.callsPerSecondCachedSync)} calls/s`)
 
 if (!values["skip-storm"]) {
   const sizes = values.sizes.split(",").map(Number)

@@ -97,6 +97,12 @@ export interface AuthManagerShape {
    * token is served without I/O.
    */
   readonly accessToken: Effect.Effect<Redacted.Redacted<string>, AuthError>
+  /**
+   * The cached token if it can be served right now without any I/O (valid, not due, change check
+   * not due), else `undefined`: a synchronous hot path for code outside Effect, which falls back
+   * to running `accessToken`.
+   */
+  readonly cachedAccessToken: () => Redacted.Redacted<string> | undefined
   /** `Authorization: Bearer …`, plus `ChatGPT-Account-Id` in ChatGPT mode (header names lower-cased). */
   readonly authorizationHeaders: Effect.Effect<Readonly<Record<string, string>>, AuthError>
   /**
@@ -547,9 +553,15 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
       return next.tokenValue !== stale ? Option.some(next.token) : Option.none<Redacted.Redacted<string>>()
     })).pipe(Effect.withSpan("AuthManager.refreshAfter401"))
 
+  const cachedAccessToken = (): Redacted.Redacted<string> | undefined => {
+    const s = snap
+    return s !== undefined && now() < s.fastUntil ? s.loaded?.token : undefined
+  }
+
   return AuthManager.of({
     current,
     accessToken,
+    cachedAccessToken,
     authorizationHeaders,
     refreshAfter401,
     invalidate: Effect.sync(() => {

@@ -154,10 +154,13 @@ describe("AuthManager: proactive refresh", () => {
       const transport = makeTransport()
       yield* withManager({ store, transport, options: { enforcePolicy: false } }, (m) =>
         Effect.gen(function*() {
+          assert.isUndefined(m.cachedAccessToken(), "nothing cached before the first call")
           for (let i = 0; i < 10_000; i++) assert.strictEqual(labelOf(yield* m.accessToken), "at-1")
+          assert.strictEqual(labelOf(m.cachedAccessToken()!), "at-1")
           assert.strictEqual(store.state.loads, 1)
           assert.strictEqual(store.state.fingerprints, 1)
           yield* advance(300)
+          assert.isUndefined(m.cachedAccessToken(), "change check due: the synchronous path declines")
           yield* m.accessToken
           yield* m.accessToken
           assert.strictEqual(store.state.fingerprints, 2, "one cheap change check after the interval")

@@ -51,6 +51,7 @@ const fakeManager = (o: { token: string; next?: string | undefined; fail?: AuthM
   const shape: AuthManager.AuthManagerShape = {
     current: Effect.die("unused"),
     accessToken: Effect.sync(() => Redacted.make(current)),
+    cachedAccessToken: () => Redacted.make(current),
     authorizationHeaders: Effect.sync(headers),
     refreshAfter401: (stale) =>
       Effect.suspend(() => {

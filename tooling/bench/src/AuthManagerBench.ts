@@ -44,6 +44,8 @@ const writeAuth = (home: string, t: { id_token: string; access_token: string; re
 export interface HotPathFigures {
   readonly callsPerSecondInEffect: number
   readonly callsPerSecondRunSync: number
+  /** `cachedAccessToken()` (synchronous, no Effect) calls per second. */
+  readonly callsPerSecondCachedSync: number
   readonly headersPerSecondInEffect: number
   /** `stat` calls on auth.json made by the change check during the in-Effect run. */
   readonly changeChecks: number
@@ -87,9 +89,15 @@ export const hotPath = (options: { readonly calls?: number } = {}): Promise<HotP
     t = performance.now()
     for (let i = 0; i < syncCalls; i++) Effect.runSync(m.accessToken)
     const runSync = performance.now() - t
+    t = performance.now()
+    let hits = 0
+    for (let i = 0; i < calls; i++) if (m.cachedAccessToken() !== undefined) hits++
+    const cachedSync = performance.now() - t
+    if (hits === 0) throw new Error("cachedAccessToken never hit")
     return {
       callsPerSecondInEffect: calls / (inEffect / 1000),
       callsPerSecondRunSync: syncCalls / (runSync / 1000),
+      callsPerSecondCachedSync: calls / (cachedSync / 1000),
       headersPerSecondInEffect: calls / (headers / 1000),
       changeChecks,
       seconds: inEffect / 1000
