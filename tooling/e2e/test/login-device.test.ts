@@ -9,7 +9,7 @@ import { startMockIssuer } from "@codex-auth/mock-server"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { runCli } from "../src/Cli.ts"
+import { cliPath, runCli, runProgram } from "../src/Cli.ts"
 import { existingCodexHome, readAuth, runCodexAsync } from "../src/RealCodex.ts"
 import { startCli, userCodeOf } from "./login-process.ts"
 
@@ -47,6 +47,35 @@ describe("codex-auth login --device-auth", () => {
       expect(codex.output).toContain("Logged in using ChatGPT")
       const status = await runCli(["--codex-home", codexHome, "login", "status", "--json"])
       expect(JSON.parse(status.stdout).account).toMatchObject({ email: "team@example.com", plan: "enterprise" })
+    } finally {
+      await mock.close()
+    }
+  })
+
+  it("on a terminal the countdown is one updating line", async () => {
+    const mock = await startMockIssuer({ config: { device: { intervalSeconds: 1 } } })
+    try {
+      const codexHome = existingCodexHome()
+      // `script` gives the CLI a pseudo-terminal; the approval comes after a few ticks.
+      const approve = (async () => {
+        for (let i = 0; i < 100; i++) {
+          const pending = (await mock.control.devices()).find((d) => d.status === "pending")
+          if (pending !== undefined) {
+            await new Promise((r) => setTimeout(r, 2500))
+            return mock.control.approveDevice(pending.userCode)
+          }
+          await new Promise((r) => setTimeout(r, 100))
+        }
+        throw new Error("no device code was issued")
+      })()
+      const command = [process.execPath, cliPath, "--codex-home", codexHome, "login", "--device-auth", "--issuer", mock.url].map((a) => `'${a}'`).join(" ")
+      const r = await runProgram("script", ["-q", "-e", "-c", command, "/dev/null"], { timeoutMs: 30_000 })
+      await approve
+      expect(r.code, r.stdout).toBe(0)
+      const ticks = r.stdout.match(/\r\u001b\[2KWaiting for approval… 1[45]:\d\d left \(Ctrl-C to cancel\)/g) ?? []
+      expect(ticks.length).toBeGreaterThanOrEqual(2)
+      expect(r.stdout).not.toMatch(/Waiting for approval \(\d+ min left\)/)
+      expect(r.stdout).toContain("Logged in using ChatGPT as user@example.com")
     } finally {
       await mock.close()
     }
