@@ -202,8 +202,9 @@ export const run = <A, E, R>(
         listenFailure: Result.isFailure(server) ? server.failure : undefined
       })
       if (options.mode === "browser" && hooks.openBrowser !== undefined) {
-        const opened = yield* hooks.openBrowser(url)
-        if (hooks.onBrowserOpened) yield* hooks.onBrowserOpened(opened)
+        // Not awaited: a browser that stays in the foreground must not hold up the callback.
+        const open = hooks.openBrowser
+        yield* Effect.forkScoped(Effect.flatMap(open(url), (opened) => hooks.onBrowserOpened ? hooks.onBrowserOpened(opened) : Effect.void))
       }
 
       const fromCallback = listening ? Deferred.await(received) : Effect.never

@@ -7,7 +7,8 @@
  * token revoked. Everything here holds the fixed-ports lock.
  */
 import { startMockIssuer } from "@codex-auth/mock-server"
-import { existsSync } from "node:fs"
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -75,6 +76,29 @@ describe("codex-auth login --no-browser (ports 1455/1457)", () => {
         expect(done2.code, done2.stderr).toBe(0)
         expect(done2.stderr).toContain("Revoked the refresh token of the session this login replaced.")
         expect(mock.engine.refreshTokenState(first)).toBe("revoked")
+      } finally {
+        await mock.close()
+      }
+    }))
+
+  it("default mode opens the browser ($BROWSER) only once the callback listens; the browser's visit completes the login", () =>
+    withFixedPortsLock(async () => {
+      const mock = await startMockIssuer({ autoApprove: true })
+      try {
+        // A stand-in browser: follows the authorize URL to the callback, like a real one would.
+        const fake = join(mkdtempSync(join(tmpdir(), "codex-auth-browser-")), "browser.mjs")
+        writeFileSync(fake, [
+          "const r = await fetch(process.argv[2], { redirect: 'manual' })",
+          "const page = await fetch(r.headers.get('location'))",
+          "process.exit(page.status === 200 ? 0 : 1)"
+        ].join("\n"))
+        const codexHome = existingCodexHome()
+        const r = await runCli(["--codex-home", codexHome, "login", "--issuer", mock.url], { env: { BROWSER: `${process.execPath} ${fake}` } })
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.stderr).toContain("Opening your browser…")
+        expect(r.stderr).not.toContain("Could not open a browser")
+        expect(r.stderr).toContain("Logged in using ChatGPT as user@example.com")
+        expect(readAuth(codexHome).auth_mode).toBe("chatgpt")
       } finally {
         await mock.close()
       }

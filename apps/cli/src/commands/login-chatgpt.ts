@@ -130,12 +130,12 @@ const browserLogin = (ctx: AppContext, options: ChatGptLoginOptions, mode: Brows
               if (hint !== undefined) yield* stderr(hint)
               else if (mode === "print") yield* stderr("On another machine? Use `codex-auth login --paste` or `codex-auth login --device-auth`.")
             }
+            if (mode === "browser") yield* stderr("Opening your browser…")
             yield* stderr(`Waiting for the sign-in (up to ${formatWait(minutes)}; Ctrl-C to cancel)…`)
             if (mode === "paste") yield* stderr("Paste the redirect URL:")
           }),
         openBrowser: (url) => Browser.open(url),
-        onBrowserOpened: (opened) =>
-          opened ? stderr("Opened your browser.") : stderr("Could not open a browser here; open the URL above yourself."),
+        onBrowserOpened: (opened) => (opened ? Effect.void : stderr("Could not open a browser here; open the URL above yourself.")),
         ...(lines === undefined ? {} : { readPaste: lines.read }),
         onPasteProblem: (message, left) => stderr(`${message}\nPaste the redirect URL (${left} ${left === 1 ? "try" : "tries"} left):`),
         onCodeReceived: (via) => stderr(via === "paste" ? "Got the code. Signing in…" : "Browser sign-in received. Signing in…")
