@@ -7,6 +7,7 @@
 import { MockConfig, MockIssuer } from "@codex-auth/mock-server"
 import { Context, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { scenario } from "./Scenarios.ts"
 
 const out = (text: string) => Effect.sync(() => void process.stdout.write(`${text}\n`))
 
@@ -64,5 +65,5 @@ export const checkConfig = Command.make(
 
 export const root = Command.make("codex-auth-harness").pipe(
   Command.withDescription("A local, faithful stand-in for auth.openai.com (browser, device, refresh, revoke) with a control API, for tests and demos."),
-  Command.withSubcommands([serve, checkConfig])
+  Command.withSubcommands([serve, checkConfig, scenario])
 )
