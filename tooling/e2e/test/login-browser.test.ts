@@ -31,9 +31,13 @@ describe("codex-auth login --no-browser (ports 1455/1457)", () => {
       const mock = await startMockIssuer({ autoApprove: true })
       try {
         const codexHome = existingCodexHome()
-        const login = startCli(["--codex-home", codexHome, "login", "--no-browser", "--issuer", mock.url], { SSH_CONNECTION: "203.0.113.9 52000 198.51.100.7 2222", USER: "dev" })
+        const login = startCli(
+          ["--codex-home", codexHome, "-c", "forced_chatgpt_workspace_id=\"11111111-1111-4111-8111-111111111111\"", "login", "--no-browser", "--issuer", mock.url],
+          { SSH_CONNECTION: "203.0.113.9 52000 198.51.100.7 2222", USER: "dev" }
+        )
         const url = await authorizeUrlOf(login, mock.url)
         await login.waitFor(/Waiting for the sign-in/)
+        expect(url.searchParams.get("allowed_workspace_id")).toBe("11111111-1111-4111-8111-111111111111")
         expect(url.searchParams.get("redirect_uri")).toBe("http://localhost:1455/auth/callback")
         expect(url.searchParams.get("code_challenge_method")).toBe("S256")
         expect(url.searchParams.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/)

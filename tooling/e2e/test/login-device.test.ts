@@ -97,6 +97,24 @@ describe("codex-auth login --device-auth", () => {
     }
   })
 
+  it("credentials the policy refuses (forced workspace) are not stored, and their grant is revoked (exit 4)", async () => {
+    const mock = await startMockIssuer({ config: { device: { intervalSeconds: 0 } } })
+    try {
+      const codexHome = existingCodexHome()
+      const login = startCli(["--codex-home", codexHome, "-c", "forced_chatgpt_workspace_id=\"22222222-2222-4222-8222-222222222222\"", "login", "--device-auth", "--issuer", mock.url])
+      await mock.control.approveDevice(await userCodeOf(login), { email: "user@example.com" })
+      const done = await login.exit
+      expect(done.code, done.stderr).toBe(4)
+      expect(done.stderr).toContain("forced_chatgpt_workspace_id")
+      expect(existsSync(join(codexHome, "auth.json"))).toBe(false)
+      const requests = await mock.requests()
+      expect(requests.find((r) => r.kind === "authorization_code")?.status).toBe(200)
+      expect(requests.filter((r) => r.kind === "revoke").map((r) => r.status)).toEqual([200])
+    } finally {
+      await mock.close()
+    }
+  })
+
   it("policy that disables device code refuses before contacting the issuer (exit 4)", async () => {
     const mock = await startMockIssuer({})
     try {
