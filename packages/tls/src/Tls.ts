@@ -242,6 +242,11 @@ export interface NetworkFailure {
   readonly code: string | undefined
   readonly detail: string
   readonly suggestion: string | undefined
+  /**
+   * Retrying cannot help: the certificate is untrusted, expired or for another host, or the proxy
+   * wants credentials. Flows that retry transient errors should stop at once on these.
+   */
+  readonly permanent: boolean
 }
 
 /** Walks `cause`, `reason`, `error` and `errors` links of an error graph (bounded). */
@@ -281,6 +286,7 @@ export const describeNetworkFailure = (
     return {
       code: untrusted,
       detail: `the server's TLS certificate is not trusted (${untrusted}); trusted roots are ${bundleText}the system and Node roots`,
+      permanent: true,
       suggestion: ca === undefined
         ? "If a corporate proxy or gateway inspects TLS, export its root certificate as PEM and set CODEX_CA_CERTIFICATE=/path/to/root-ca.pem (SSL_CERT_FILE works too). `codex-auth doctor` shows what is in effect."
         : `Check that ${ca.path} (from ${ca.variable}) holds the root that signed this server's certificate, or point CODEX_CA_CERTIFICATE at the right PEM file. \`codex-auth doctor\` lists the certificates it holds.`
@@ -298,6 +304,7 @@ export const describeNetworkFailure = (
     return {
       code: other,
       detail: what,
+      permanent: other !== "EPROTO" && other !== "ERR_SSL_WRONG_VERSION_NUMBER",
       suggestion: "Run `codex-auth doctor` to check the clock, the CA bundle and the proxy in effect."
     }
   }
@@ -307,6 +314,7 @@ export const describeNetworkFailure = (
     return {
       code: codes[0] ?? "PROXY",
       detail: `the proxy refused the connection: ${proxyMessage}`,
+      permanent: status === "407",
       suggestion: status === "407"
         ? "The proxy wants credentials: put them in HTTPS_PROXY as http://user:password@host:port, or ask for an exception in NO_PROXY."
         : "Check HTTPS_PROXY / HTTP_PROXY / NO_PROXY (`codex-auth doctor` shows which proxy is in effect)."
@@ -317,11 +325,15 @@ export const describeNetworkFailure = (
   return {
     code,
     detail: code === undefined || message.includes(code) ? message : `${message} (${code})`,
+    permanent: false,
     suggestion: code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT"
       ? "Check the network and any proxy settings (`codex-auth doctor`)."
       : undefined
   }
 }
+
+/** Whether retrying `cause` is pointless (see {@link NetworkFailure.permanent}). */
+export const isPermanentNetworkFailure = (cause: unknown): boolean => describeNetworkFailure(cause, { ca: undefined }).permanent
 
 /**
  * A core `NetworkError` for `target` (no secrets in it: pass a URL without query), explained.
