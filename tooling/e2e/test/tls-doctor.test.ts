@@ -11,6 +11,7 @@ import { type RunningMockIssuer, startMockIssuer } from "@codex-auth/mock-server
 import { startTinyproxy, type Tinyproxy } from "@codex-auth/tls/testing/Tinyproxy"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cliPath, runCli, tempCodexHome } from "../src/Cli.ts"
+import { withFixedPortsLock } from "../src/ports.ts"
 
 let mock: RunningMockIssuer
 let proxy: Tinyproxy
@@ -55,7 +56,9 @@ describe("codex-auth doctor", () => {
     expect(r.stdout).toContain("set CODEX_CA_CERTIFICATE=/path/to/root-ca.pem")
   })
 
-  it("with the CA and a proxy: reachable through the (masked) proxy, no problems; --json has the same facts", async () => {
+  // Holds the fixed-ports lock: a login test holding 1455 and 1457 would make doctor report them.
+  it("with the CA and a proxy: reachable through the (masked) proxy, no problems; --json has the same facts", () =>
+    withFixedPortsLock(async () => {
     const proxyUrl = `http://alice:pr0xy-secret@127.0.0.1:${proxy.port}`
     const env = { CODEX_CA_CERTIFICATE: caPath, HTTPS_PROXY: proxyUrl, NO_PROXY: "example.com" }
     const before = proxy.requests().length
@@ -79,7 +82,7 @@ describe("codex-auth doctor", () => {
     expect(report.store).toMatchObject({ backend: "file", requested: { value: "file", source: "default" } })
     expect(report.policy.effective.login_methods).toEqual(["chatgpt", "api"])
     for (const out of [text.stdout, text.stderr, json.stdout, json.stderr]) expect(out).not.toContain("pr0xy-secret")
-  })
+    }))
 
   it("reports auth env overrides as set/unset, never their values", async () => {
     const r = await doctor(["--offline", "--json"], { CODEX_API_KEY: "sk-doctor-secret-1", CODEX_ACCESS_TOKEN: "at-doctor-secret-2" })
