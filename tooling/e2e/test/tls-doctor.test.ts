@@ -59,29 +59,29 @@ describe("codex-auth doctor", () => {
   // Holds the fixed-ports lock: a login test holding 1455 and 1457 would make doctor report them.
   it("with the CA and a proxy: reachable through the (masked) proxy, no problems; --json has the same facts", () =>
     withFixedPortsLock(async () => {
-    const proxyUrl = `http://alice:pr0xy-secret@127.0.0.1:${proxy.port}`
-    const env = { CODEX_CA_CERTIFICATE: caPath, HTTPS_PROXY: proxyUrl, NO_PROXY: "example.com" }
-    const before = proxy.requests().length
-    const text = await doctor([], env)
-    expect(text.code, text.stdout).toBe(0)
-    expect(text.stdout).toContain(`CA bundle     ${caPath} (from CODEX_CA_CERTIFICATE): 1 certificate(s), added to`)
-    expect(text.stdout).toContain(`Proxy         https → http://***@127.0.0.1:${proxy.port}/ (HTTPS_PROXY); NO_PROXY=example.com`)
-    expect(text.stdout).toMatch(new RegExp(`reachable through http://\\*\\*\\*@127\\.0\\.0\\.1:${proxy.port}/ \\(HTTP \\d{3}, \\d+ ms\\); clock skew -?[01] s`))
-    expect(proxy.requests().length).toBe(before + 1)
+      const proxyUrl = `http://alice:pr0xy-secret@127.0.0.1:${proxy.port}`
+      const env = { CODEX_CA_CERTIFICATE: caPath, HTTPS_PROXY: proxyUrl, NO_PROXY: "example.com" }
+      const before = proxy.requests().length
+      const text = await doctor([], env)
+      expect(text.code, text.stdout).toBe(0)
+      expect(text.stdout).toContain(`CA bundle     ${caPath} (from CODEX_CA_CERTIFICATE): 1 certificate(s), added to`)
+      expect(text.stdout).toContain(`Proxy         https → http://***@127.0.0.1:${proxy.port}/ (HTTPS_PROXY); NO_PROXY=example.com`)
+      expect(text.stdout).toMatch(new RegExp(`reachable through http://\\*\\*\\*@127\\.0\\.0\\.1:${proxy.port}/ \\(HTTP \\d{3}, \\d+ ms\\); clock skew -?[01] s`))
+      expect(proxy.requests().length).toBe(before + 1)
 
-    const json = await doctor(["--json"], env)
-    expect(json.code).toBe(0)
-    const report = JSON.parse(json.stdout)
-    expect(report.schema_version).toBe(1)
-    expect(report.ok).toBe(true)
-    expect(report.network.ca).toMatchObject({ status: "ok", variable: "CODEX_CA_CERTIFICATE", path: caPath, certificate_count: 1 })
-    expect(report.network.ca.certificates[0].subject).toContain("codex-auth mock issuer CA")
-    expect(report.network.proxy.issuer_route).toBe(`http://***@127.0.0.1:${proxy.port}/`)
-    expect(report.network.issuer).toMatchObject({ url: mock.url, checked: true, reachable: true })
-    expect(Math.abs(report.network.issuer.clock_skew_seconds)).toBeLessThanOrEqual(1)
-    expect(report.store).toMatchObject({ backend: "file", requested: { value: "file", source: "default" } })
-    expect(report.policy.effective.login_methods).toEqual(["chatgpt", "api"])
-    for (const out of [text.stdout, text.stderr, json.stdout, json.stderr]) expect(out).not.toContain("pr0xy-secret")
+      const json = await doctor(["--json"], env)
+      expect(json.code).toBe(0)
+      const report = JSON.parse(json.stdout)
+      expect(report.schema_version).toBe(1)
+      expect(report.ok).toBe(true)
+      expect(report.network.ca).toMatchObject({ status: "ok", variable: "CODEX_CA_CERTIFICATE", path: caPath, certificate_count: 1 })
+      expect(report.network.ca.certificates[0].subject).toContain("codex-auth mock issuer CA")
+      expect(report.network.proxy.issuer_route).toBe(`http://***@127.0.0.1:${proxy.port}/`)
+      expect(report.network.issuer).toMatchObject({ url: mock.url, checked: true, reachable: true })
+      expect(Math.abs(report.network.issuer.clock_skew_seconds)).toBeLessThanOrEqual(1)
+      expect(report.store).toMatchObject({ backend: "file", requested: { value: "file", source: "default" } })
+      expect(report.policy.effective.login_methods).toEqual(["chatgpt", "api"])
+      for (const out of [text.stdout, text.stderr, json.stdout, json.stderr]) expect(out).not.toContain("pr0xy-secret")
     }))
 
   it("reports auth env overrides as set/unset, never their values", async () => {
