@@ -85,7 +85,6 @@ const cacheDir = (): string | undefined => {
 }
 
 const MAX_CACHE_BYTES = 64 * 1024 * 1024
-const PRUNE_AFTER_MS = 30 * 24 * 60 * 60 * 1000
 
 const readCache = (file: string): Buffer | undefined => {
   try {
@@ -104,7 +103,11 @@ const readCache = (file: string): Buffer | undefined => {
   }
 }
 
-const writeCache = (dir: string, file: string, prefix: string, data: Buffer): void => {
+/** Caches kept per payload and command: this build's, and a few older ones (other installed versions). */
+const KEEP = 4
+
+/** Writes `data` to `file` atomically, then removes all but the newest `KEEP` files matching `same`. */
+const writeCache = (dir: string, file: string, same: (name: string) => boolean, data: Buffer): void => {
   const tmp = `${file}.${process.pid}.tmp`
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
@@ -118,15 +121,14 @@ const writeCache = (dir: string, file: string, prefix: string, data: Buffer): vo
     }
     return
   }
-  // Caches of other builds of this payload, untouched for a month (another installed version
-  // that is still used rewrites its cache whenever it is missing).
+  // Every build of codex-auth has its own cache file: keep the newest few for this command.
   try {
-    const now = Date.now()
-    for (const f of fs.readdirSync(dir)) {
-      if (!f.startsWith(prefix) || f === path.basename(file) || !f.endsWith(".v8cache")) continue
-      const p = path.join(dir, f)
-      if (now - fs.lstatSync(p).mtimeMs > PRUNE_AFTER_MS) fs.rmSync(p, { force: true })
-    }
+    const old = fs.readdirSync(dir)
+      .filter(same)
+      .map((f) => ({ path: path.join(dir, f), mtime: fs.lstatSync(path.join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime)
+      .slice(KEEP)
+    for (const f of old) fs.rmSync(f.path, { force: true })
   } catch {
     // pruning is best-effort
   }
@@ -142,8 +144,9 @@ export const start = <A>(name: string, variant: string): Started<A> => {
   if (entry === undefined) throw damaged(name)
   const source = readPayload(name, entry)
   const dir = cacheDir()
-  const prefix = `${name}-`
-  const file = dir === undefined ? undefined : path.join(dir, `${prefix}${entry.hash}-${variant}-${process.version}-${process.arch}.v8cache`)
+  const file = dir === undefined
+    ? undefined
+    : path.join(dir, `${name}-${entry.hash}-${variant}-${process.version}-${process.arch}.v8cache`)
   const cachedData = file === undefined ? undefined : readCache(file)
   const vm = process.getBuiltinModule("node:vm")
   const filename = path.join(import.meta.dirname, `${path.basename(import.meta.filename).replace(/\.m?js$/, "")}.${name}.js`)
@@ -159,7 +162,9 @@ export const start = <A>(name: string, variant: string): Started<A> => {
     exports: module.exports,
     finish: () => {
       if (dir !== undefined && file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-        writeCache(dir, file, prefix, script.createCachedData())
+        // Caches of this payload and command from any build, for any Node version.
+        const same = (f: string) => f.startsWith(`${name}-`) && f.includes(`-${variant}-`) && f.endsWith(".v8cache")
+        writeCache(dir, file, same, script.createCachedData())
       }
     }
   }
