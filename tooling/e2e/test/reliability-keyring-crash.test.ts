@@ -40,6 +40,7 @@ describe("crash consistency of the keyring entry (kill -9)", () => {
       kills: 45,
       parallel: 3,
       maxDelayMs: fullRun * 1.2,
+      adaptive: true,
       concurrentReader: false,
       spawn: victim,
       extraCheck: () => {

@@ -171,18 +171,21 @@ export const spawnProcess = (program: string, args: ReadonlyArray<string>, env: 
 }
 
 /**
- * The median time (ms) a victim takes to run to completion when nobody kills it: campaigns kill
- * uniformly within about that long, so kills land before, during and after the write whatever the
- * speed of the machine or of the program.
+ * The median time (ms) a victim takes to run to completion when nobody kills it, with
+ * `concurrency` of them running at once (as in the campaign): campaigns kill uniformly within
+ * about that long, so kills land before, during and after the write whatever the speed or the
+ * load of the machine.
  */
-export const calibrate = async (start: () => Spawned, runs = 3): Promise<number> => {
+export const calibrate = async (start: () => Spawned, runs = 3, concurrency = 1): Promise<number> => {
   const times: Array<number> = []
   for (let i = 0; i < runs; i++) {
-    const t = performance.now()
-    const v = start()
-    const exit = await v.exited
-    if (exit.code !== 0) throw new Error(`calibration run failed (exit ${exit.code}): ${exit.stderr}`)
-    times.push(performance.now() - t)
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      const t = performance.now()
+      const v = start()
+      const exit = await v.exited
+      if (exit.code !== 0) throw new Error(`calibration run failed (exit ${exit.code}): ${exit.stderr}`)
+      times.push(performance.now() - t)
+    }))
   }
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
 }
@@ -197,6 +200,12 @@ export interface KillCampaignOptions {
   readonly parallel: number
   /** Each victim is killed after a uniform random delay in [0, maxDelayMs] once armed. */
   readonly maxDelayMs: number
+  /**
+   * Adapt the window to the machine's load as the campaign goes: shrink it by 15 % after a batch in
+   * which a victim finished before its kill, widen it by 10 % otherwise — so kills keep landing up
+   * to about the moment the victims complete (their writes), not all before or all after.
+   */
+  readonly adaptive?: boolean
   /** API-key documents that count as known. */
   readonly apiKeys?: ReadonlyArray<string>
   /** Replaces the known-document check (e.g. any well-formed ChatGPT document the issuer minted). */
@@ -247,10 +256,12 @@ export const runKillCampaign = async (options: KillCampaignOptions): Promise<Kil
   let batchesWithStrays = 0
   let maxStrays = 0
   let index = 0
+  let maxDelayMs = options.maxDelayMs
   // Victims that finish before their kill do not count; give up after 3× as many victims as kills.
   while (killed < options.kills && index < options.kills * 3) {
     const batch = Math.min(options.parallel, options.kills - killed)
     const victims = Array.from({ length: batch }, () => options.spawn(index++))
+    const finishedBefore = finished
     let running = options.concurrentReader !== false
     const reader = (async () => {
       while (running) {
@@ -262,7 +273,7 @@ export const runKillCampaign = async (options: KillCampaignOptions): Promise<Kil
     })()
     await Promise.all(victims.map(async (v) => {
       await v.armed
-      await sleep(Math.random() * options.maxDelayMs)
+      await sleep(Math.random() * maxDelayMs)
       v.child.kill("SIGKILL")
       const exit = await v.exited
       if (exit.signal === "SIGKILL") killed++
@@ -275,6 +286,7 @@ export const runKillCampaign = async (options: KillCampaignOptions): Promise<Kil
     }))
     running = false
     await reader
+    if (options.adaptive === true) maxDelayMs *= finished > finishedBefore ? 0.85 : 1.1
     const inspection = inspectHome(options.codexHome, apiKeys, recogniser)
     problems.push(...inspection.problems)
     states[inspection.state.kind] = (states[inspection.state.kind] ?? 0) + 1
