@@ -162,6 +162,8 @@ export class NetworkError extends Data.TaggedError("NetworkError")<{
   readonly target: string
   readonly detail: string
   readonly suggestion?: string
+  /** Retrying cannot help (e.g. an untrusted certificate): retry loops stop at once. */
+  readonly permanent?: boolean
 }> implements UserFacing {
   get userMessage() {
     return `Network error talking to ${this.target}: ${this.detail}`

@@ -45,7 +45,10 @@ export const route = (request: IncomingRequest, options: { readonly port: number
   } catch {
     return { _tag: "Ignore", page: Pages.notFound(), reason: "path" }
   }
-  if (url.pathname !== CALLBACK_PATH) return { _tag: "Ignore", page: Pages.notFound(), reason: "path" }
+  // The raw request target must be origin-form: `//host/…` and absolute-form `http://host/…`
+  // parse to the same pathname but are not the exact callback path.
+  const rawPath = request.url.split("?", 1)[0]
+  if (rawPath !== CALLBACK_PATH || url.pathname !== CALLBACK_PATH) return { _tag: "Ignore", page: Pages.notFound(), reason: "path" }
   if (request.method !== "GET") return { _tag: "Ignore", page: Pages.methodNotAllowed(), reason: "method" }
   const outcome = decodeRedirect(url.searchParams, options.state)
   switch (outcome._tag) {

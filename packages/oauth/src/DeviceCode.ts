@@ -189,7 +189,7 @@ export const requestDeviceCode = (
         ? Result.fail<Errors.LoginFailed | Errors.NetworkError>(answer.failure)
         : decodeUserCodeResponse(config, answer.success.status, answer.success.body, now)
       if (Result.isSuccess(result)) return result.success
-      if (result.failure._tag === "LoginFailed" || attempt >= 3) return yield* result.failure
+      if (result.failure._tag === "LoginFailed" || result.failure.permanent === true || attempt >= 3) return yield* result.failure
       yield* Effect.sleep(Duration.millis(initial * 2 ** (attempt - 1)))
     }
   }).pipe(Effect.withSpan("DeviceCode.requestDeviceCode"))
@@ -202,7 +202,7 @@ export const pollUntilApproved = (
   code: DeviceCode,
   hooks: Omit<DeviceFlowHooks, "onCodeIssued">,
   options: DeviceFlowOptions = {}
-): Effect.Effect<Extract<PollOutcome, { _tag: "Approved" }>, Errors.LoginFailed, HttpClient.HttpClient | OAuthConfig> =>
+): Effect.Effect<Extract<PollOutcome, { _tag: "Approved" }>, Errors.LoginFailed | Errors.NetworkError, HttpClient.HttpClient | OAuthConfig> =>
   Effect.gen(function*() {
     const config = yield* OAuthConfig
     const start = yield* Clock.currentTimeMillis
@@ -223,6 +223,7 @@ export const pollUntilApproved = (
       if ((yield* Clock.currentTimeMillis) >= deadline) return yield* LoginError.deviceCodeExpired(deadline - start)
       polls++
       const answer = yield* Effect.result(send(pollRequest(config, code), Math.min(requestTimeout, Math.max(1000, deadline - now))))
+      if (Result.isFailure(answer) && answer.failure.permanent === true) return yield* answer.failure
       const outcome: PollOutcome = Result.isFailure(answer)
         ? { _tag: "Transient", detail: answer.failure.detail, retryAfterMs: undefined }
         : decodePollResponse(answer.success.status, answer.success.body, answer.success.retryAfterMs)

@@ -26,6 +26,8 @@
  * @since 0.1.0
  */
 import { Errors, RefreshTransport as Port } from "@codex-auth/core"
+import { Tls } from "@codex-auth/tls"
+import { sanitize } from "./LoginError.ts"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 
@@ -108,22 +110,14 @@ export const classifyFailure = (
   const code = extractErrorCode(body)
   if (code !== undefined && PERMANENT_CODES.has(code)) return new Errors.ReauthRequired({ reason: code })
   if (status === 401) return new Errors.ReauthRequired({ reason: "http_401" })
+  const shown = sanitize(code, 80)
   return new Errors.NetworkError({
     target,
-    detail: `the issuer answered HTTP ${status}${code !== undefined ? ` (${code})` : ""}`,
+    detail: `the issuer answered HTTP ${status}${shown !== undefined ? ` (${shown})` : ""}`,
     suggestion: status === 429 || status >= 500
       ? "The issuer is busy or unavailable; codex-auth keeps the current token and tries again later."
       : "Check the issuer URL (CODEX_REFRESH_TOKEN_URL_OVERRIDE, oauth_provenance in auth.json); if this persists, sign in again with `codex-auth login`."
   })
-}
-
-const transportDetail = (e: unknown): string => {
-  const reason = (e as { reason?: { _tag?: string; cause?: unknown; description?: string } })?.reason
-  const cause = reason?.cause as { code?: string; message?: string; cause?: { code?: string; message?: string } } | undefined
-  const code = cause?.code ?? cause?.cause?.code
-  const text = reason?.description ?? cause?.cause?.message ?? cause?.message
-  if (reason?._tag === "InvalidUrlError") return "the URL is invalid"
-  return code !== undefined ? `could not connect (${code})` : text !== undefined ? `request failed (${text.slice(0, 200)})` : "request failed"
 }
 
 const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
@@ -186,7 +180,7 @@ export const make = (options: RefreshTransportOptions = {}) =>
           duration: refreshTimeout,
           orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: timeoutText, suggestion: ambiguous }))
         }),
-        Effect.catchTag("HttpClientError", (e) => Effect.fail(new Errors.NetworkError({ target, detail: transportDetail(e) })))
+        Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e)))
       )
       if (answer.status >= 200 && answer.status < 300) {
         const tokens = parseTokens(answer.body)
@@ -212,7 +206,7 @@ export const make = (options: RefreshTransportOptions = {}) =>
           duration: revokeTimeout,
           orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: `no answer within ${Math.round(Duration.toMillis(revokeTimeout) / 1000)} s` }))
         }),
-        Effect.catchTag("HttpClientError", (e) => Effect.fail(new Errors.NetworkError({ target, detail: transportDetail(e) })))
+        Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e)))
       )
       if (status < 200 || status >= 300) {
         return yield* new Errors.NetworkError({ target, detail: `the issuer answered HTTP ${status} to the revocation request` })

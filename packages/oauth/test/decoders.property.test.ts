@@ -236,11 +236,9 @@ describe("refresh failures (property)", () => {
     )
   })
 
-  // KNOWN BUG (packages/oauth/src/RefreshTransport.ts, `classifyFailure`): the issuer's error code
-  // goes into the NetworkError detail unsanitized and unbounded (TokenEndpoint and DeviceCode pass
-  // it through `LoginError.sanitize`), so an issuer answer such as `{"error":"\u001b]0;…\u0007"}`
-  // reaches the terminal as an escape sequence. `it.fails` turns red once fixed: then make it `it`.
-  it.fails("KNOWN BUG: classifyFailure's message carries no control characters from the issuer's answer", () => {
+  // The issuer's error code goes into the NetworkError detail only through `LoginError.sanitize`,
+  // so an answer such as `{"error":"\u001b]0;…\u0007"}` never reaches the terminal as an escape sequence.
+  it("classifyFailure's message carries no control characters from the issuer's answer", () => {
     fc.assert(
       fc.property(statusArb.filter((s) => s !== 401), nasty, (status, code) => {
         const e = classifyFailure(status, JSON.stringify({ error: code }), "POST https://issuer.example/oauth/token")

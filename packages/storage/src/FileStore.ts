@@ -146,11 +146,35 @@ export const makeFileStore = (options: FileStoreOptions) =>
       return authPath
     }
 
+    /**
+     * Removes temp files a writer killed mid-save left behind. Called with the lock held: every
+     * writer holds it while its temp file exists, so any temp file seen now is garbage (and may
+     * hold a complete credential document).
+     */
+    const sweepTempFiles = (files: ReadonlyArray<string>) => {
+      for (const file of new Set(files)) {
+        const dir = dirname(file)
+        const prefix = `.${basename(file)}.tmp-`
+        let names: Array<string>
+        try {
+          names = fs.readdirSync(dir)
+        } catch {
+          continue
+        }
+        for (const name of names) {
+          if (name.startsWith(prefix) && /^\d+-[0-9a-f]{12}$/.test(name.slice(prefix.length))) {
+            fs.rmSync(join(dir, name), { force: true })
+          }
+        }
+      }
+    }
+
     const writeAtomically = (text: string) =>
       Effect.try({
         try: () => {
           const target = targetPath()
           const dir = dirname(target)
+          sweepTempFiles([authPath, target])
           const tmp = join(dir, `.${basename(target)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`)
           const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600)
           try {
@@ -183,13 +207,19 @@ export const makeFileStore = (options: FileStoreOptions) =>
 
     const removeFile = Effect.try({
       try: (): boolean => {
-        try {
-          fs.unlinkSync(authPath)
-          return true
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === "ENOENT") return false
-          throw e
+        // Through a symlinked auth.json, the credentials live in the link's target: remove both.
+        const target = targetPath()
+        sweepTempFiles([authPath, target])
+        let removed = false
+        for (const path of target === authPath ? [authPath] : [target, authPath]) {
+          try {
+            fs.unlinkSync(path)
+            removed = true
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
+          }
         }
+        return removed
       },
       catch: (e) => fail("delete", e)
     })

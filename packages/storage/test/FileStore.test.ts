@@ -91,6 +91,39 @@ describe("FileStore", () => {
       }))
   })
 
+  it.effect("remove through a symlinked auth.json deletes the target and the link", () => {
+    const home = tempHome()
+    const elsewhere = fs.mkdtempSync(join(tmpdir(), "codex-auth-target-"))
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+    fs.writeFileSync(join(elsewhere, "real.json"), AuthDotJson.toFileText(apiDoc("sk-linked")), { mode: 0o600 })
+    fs.symlinkSync(join(elsewhere, "real.json"), join(home, "auth.json"))
+    return withStore(home, (s) =>
+      Effect.gen(function*() {
+        const report = yield* s.remove
+        assert.strictEqual(report.removed.length, 1)
+        assert.isFalse(fs.existsSync(join(elsewhere, "real.json")))
+        assert.isFalse(fs.existsSync(join(home, "auth.json")))
+      }))
+  })
+
+  it.effect("save and remove sweep temp files left by a writer killed mid-save", () => {
+    const home = tempHome()
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+    const stray = join(home, ".auth.json.tmp-99999-0123456789ab")
+    const unrelated = join(home, ".auth.json.tmp-notours")
+    return withStore(home, (s) =>
+      Effect.gen(function*() {
+        fs.writeFileSync(stray, "{\"OPENAI_API_KEY\":\"sk-stray\"}", { mode: 0o600 })
+        fs.writeFileSync(unrelated, "x")
+        yield* s.save(apiDoc("sk-1"))
+        assert.isFalse(fs.existsSync(stray))
+        fs.writeFileSync(stray, "{}", { mode: 0o600 })
+        yield* s.remove
+        assert.isFalse(fs.existsSync(stray))
+        assert.isTrue(fs.existsSync(unrelated))
+      }))
+  })
+
   it.effect("fingerprint changes when the file changes", () => {
     const home = tempHome()
     return withStore(home, (s) =>

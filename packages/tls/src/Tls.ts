@@ -348,7 +348,8 @@ export const toNetworkError = (
   return new NetworkError({
     target,
     detail: failure.detail,
-    ...(failure.suggestion === undefined ? {} : { suggestion: failure.suggestion })
+    ...(failure.suggestion === undefined ? {} : { suggestion: failure.suggestion }),
+    ...(failure.permanent ? { permanent: true } : {})
   })
 }
 

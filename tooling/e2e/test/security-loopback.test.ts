@@ -190,14 +190,10 @@ describe("loopback callback server under attack", () => {
 })
 
 describe("callback routing (pure)", () => {
-  // KNOWN ISSUE (packages/oauth/src/Callback.ts, `route`: the path is taken from
-  // `new URL(request.url, base)`): a request target that carries its own authority —
-  // protocol-relative `//evil.example/auth/callback?…` or absolute-form
-  // `http://evil.example/auth/callback?…` — counts as the callback path. Harmless without the
-  // state (which the security rests on), but it is not "the exact callback path" Callback.ts
-  // promises; comparing the raw path (`request.url` up to `?`) closes it. `it.fails` turns red once
-  // fixed: then make it `it`.
-  it.fails("KNOWN ISSUE: request targets with an authority are not taken for the callback path", async () => {
+  // A request target that carries its own authority — protocol-relative
+  // `//evil.example/auth/callback?…` or absolute-form `http://evil.example/auth/callback?…` — parses
+  // to the callback pathname but is not the exact callback path: Callback.ts compares the raw path.
+  it("request targets with an authority are not taken for the callback path", async () => {
     const { Callback } = await import("@codex-auth/oauth")
     const { Pkce } = await import("@codex-auth/oauth")
     const state = Pkce.generateState()

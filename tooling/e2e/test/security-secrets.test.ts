@@ -249,11 +249,9 @@ describe("files: modes and symlinks (README: Files and compatibility)", () => {
     expect(fs.existsSync(dangling)).toBe(false)
   })
 
-  // KNOWN ISSUE (packages/storage/src/FileStore.ts `removeFile`): logout through a symlinked
-  // auth.json unlinks the link and leaves the target file — with the refresh token in it — in
-  // place (the Codex CLI does the same). "Removes credentials from every store" does not hold for
-  // the target. `it.fails` turns red once logout also removes (or empties) the target: then make it `it`.
-  it.fails("KNOWN ISSUE: logout through a symlinked auth.json leaves no credential at the link's target", async () => {
+  // Logout through a symlinked auth.json removes the link's target too (the Codex CLI only
+  // unlinks the link and leaves the refresh token in the target).
+  it("logout through a symlinked auth.json leaves no credential at the link's target", async () => {
     const home = tempCodexHome()
     fs.mkdirSync(home, { mode: 0o700 })
     const target = join(dirname(home), "kept-auth.json")
