@@ -13,9 +13,13 @@
 import type { CredentialStore, Errors } from "@codex-auth/core"
 import { CredentialStore as Port } from "@codex-auth/core"
 import { Effect, Layer, Result } from "effect"
-import * as AutoStore from "./AutoStore.ts"
 import * as FileStore from "./FileStore.ts"
-import * as KeyringStore from "./KeyringStore.ts"
+import type * as KeyringStore from "./KeyringStore.ts"
+
+// The keyring and auto backends are imported when they are used: in file mode only `remove`
+// needs the keyring (to purge a leftover entry), so `login status` and `token` never evaluate them.
+const keyringStore = () => import("./KeyringStore.ts")
+const autoStore = () => import("./AutoStore.ts")
 
 export type StoreMode = "file" | "keyring" | "auto"
 
@@ -46,8 +50,8 @@ export const makeFileStorePurgingKeyring = (options: SelectionOptions) =>
       ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {})
     })
     if (options.purgeKeyringOnRemove === false) return file
-    const keyring = KeyringStore.makeAccess(keyringOptions(options))
     const remove: Effect.Effect<CredentialStore.RemoveReport, Errors.StorageError> = file.withLock(Effect.gen(function*() {
+      const keyring = (yield* Effect.promise(keyringStore)).makeAccess(keyringOptions(options))
       const report = yield* file.remove
       const location = keyring.location()
       const fromKeyring = yield* Effect.result(keyring.erase)
@@ -69,8 +73,8 @@ export const layer = (options: SelectionOptions): Layer.Layer<CredentialStore.Cr
     case "file":
       return Layer.effect(Port.CredentialStore, makeFileStorePurgingKeyring(options))
     case "keyring":
-      return KeyringStore.layer(keyringOptions(options))
+      return Layer.unwrap(Effect.map(Effect.promise(keyringStore), (m) => m.layer(keyringOptions(options))))
     case "auto":
-      return AutoStore.layer(keyringOptions(options))
+      return Layer.unwrap(Effect.map(Effect.promise(autoStore), (m) => m.layer(keyringOptions(options))))
   }
 }
