@@ -5,11 +5,12 @@
 // - plain (`payloads` not given): the whole app is one ESM bundle, with Node's compile cache
 //   enabled before anything else loads.
 // - with `payloads` (the CLI): the entry is a tiny ESM dispatcher, and each payload (a program
-//   such as the CLI's fast path or its full command tree) is a separate CommonJS bundle embedded
-//   after it as `//` comment lines. V8 only skims comments, so a run pays for parsing the payload
-//   it executes and nothing else; the entry compiles that payload with `vm.Script` and a V8 code
-//   cache of its own (see apps/cli/src/Payloads.ts). The table of payloads (byte offset, length,
-//   hash) is written into the entry in place of `__CODEX_AUTH_PAYLOADS__`.
+//   such as the CLI's fast path or its full command tree) is a separate CommonJS bundle, wrapped
+//   in a function, embedded after it as a comment. V8 only skims comments, so a run pays for
+//   parsing the payload it executes and nothing else; the entry compiles that payload with
+//   `vm.Script` and a V8 code cache of its own (see apps/cli/src/Payloads.ts). The table of
+//   payloads (byte offset, length, hash, encoding) is written into the entry in place of
+//   `__CODEX_AUTH_PAYLOADS__`.
 import { createHash } from "node:crypto"
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { builtinModules } from "node:module"
@@ -139,13 +140,19 @@ export async function bundle(esbuild, options) {
 
 const PLACEHOLDER = `"${"@".repeat(1000)}"`
 
-/** The text of an ASCII file without the characters that would end a `//` comment early. */
+/**
+ * Payloads are embedded as comments and located by byte offset: they must be printable ASCII
+ * (esbuild's `charset: "ascii"` escapes the rest), with no character that ends a `//` line.
+ */
 const assertCommentSafe = (name, text) => {
   const bad = /[^\x20-\x7e\n\t]/.exec(text)
   if (bad !== null) {
-    throw new Error(`payload ${name}: character U+${bad[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${bad.index} cannot be embedded in a comment line`)
+    throw new Error(`payload ${name}: character U+${bad[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${bad.index} cannot be embedded in a comment`)
   }
 }
+
+/** The function a payload is wrapped in: its CommonJS module scope, plus `import.meta.url`. */
+const WRAPPER = ["(function (exports, require, module, __filename, __dirname, __codexAuthImportMetaUrl) {", "\n})"]
 
 /**
  * @param {typeof import("esbuild")} esbuild
@@ -167,6 +174,8 @@ async function bundleWithPayloads(esbuild, options) {
       // left in the bundle (of an external package) becomes `require()`, which loads ESM too.
       supported: { "dynamic-import": false },
       sourcemap: "external",
+      banner: { js: WRAPPER[0] },
+      footer: { js: WRAPPER[1] },
       external: options.external,
       define: {
         ...options.define,
@@ -181,6 +190,7 @@ async function bundleWithPayloads(esbuild, options) {
     if (js === undefined || map === undefined) throw new Error(`payload ${name}: esbuild wrote no output`)
     const text = js.text.endsWith("\n") ? js.text.slice(0, -1) : js.text
     assertCommentSafe(name, text)
+    if (!text.startsWith(WRAPPER[0]) || !text.endsWith(WRAPPER[1])) throw new Error(`payload ${name}: the wrapper function is missing`)
     writeFileSync(map.path, map.contents)
     payloads.push({ name, text, compress, hash: createHash("sha256").update(text).digest("hex").slice(0, 16), result })
   }
@@ -209,23 +219,33 @@ async function bundleWithPayloads(esbuild, options) {
   assertCommentSafe("entry", head)
   if (head.split(PLACEHOLDER).length !== 2) throw new Error(`${options.entry} must use __CODEX_AUTH_PAYLOADS__ exactly once`)
 
-  // Sections follow the entry: each payload line prefixed with `//`, then a newline; or, for a
-  // compressed payload, one `//` line of base64 (brotli: a quarter of the size, decoded in ~4 ms).
+  // Sections follow the entry, one per payload, then a newline:
+  // - `block`: `/*payload*/`, read back as a slice (no copy). Where the payload contains `*/`, it
+  //   is cut between `*` and `/` into pieces, each its own comment (`/*…**/` ends after `…*`, and
+  //   `/*/…*/` does not end at its first `/`), joined again when read;
+  // - `brotli-base64`: one `//` line of base64 (a quarter of the size; decoded in ~4 ms).
   const table = {}
   const sections = []
   let offset = head.length
   for (const p of payloads) {
-    const body = p.compress
-      ? brotliCompressSync(Buffer.from(p.text, "latin1"), {
+    let section
+    let entry
+    if (p.compress) {
+      const packed = brotliCompressSync(Buffer.from(p.text, "latin1"), {
         params: {
           [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY,
           [zlib.BROTLI_PARAM_LGWIN]: 24,
           [zlib.BROTLI_PARAM_SIZE_HINT]: p.text.length
         }
       }).toString("base64")
-      : p.text.replaceAll("\n", "\n//")
-    const section = `//${body}\n`
-    table[p.name] = { offset, length: section.length, size: p.text.length, hash: p.hash, ...(p.compress ? { encoding: "brotli-base64" } : {}) }
+      section = `//${packed}\n`
+      entry = { encoding: "brotli-base64" }
+    } else {
+      const pieces = p.text.split("*/").map((piece, i, all) => `${i > 0 ? "/" : ""}${piece}${i < all.length - 1 ? "*" : ""}`)
+      section = `${pieces.map((piece) => `/*${piece}*/`).join("")}\n`
+      entry = { encoding: "block", ...(pieces.length > 1 ? { pieces: pieces.map((piece) => piece.length) } : {}) }
+    }
+    table[p.name] = { offset, length: section.length, size: p.text.length, hash: p.hash, ...entry }
     sections.push(section)
     offset += section.length
   }
@@ -236,5 +256,8 @@ async function bundleWithPayloads(esbuild, options) {
   writeFileSync(options.outfile, file, { mode: 0o755 })
   writeFileSync(entryMap.path, entryMap.contents)
   chmodSync(options.outfile, 0o755)
-  return { entry, payloads: Object.fromEntries(payloads.map((p) => [p.name, { bytes: p.text.length, hash: p.hash, metafile: p.result.metafile }])) }
+  return {
+    entry,
+    payloads: Object.fromEntries(payloads.map((p) => [p.name, { bytes: p.text.length, hash: p.hash, encoding: table[p.name].encoding, metafile: p.result.metafile }]))
+  }
 }

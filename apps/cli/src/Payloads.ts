@@ -1,7 +1,7 @@
 /**
  * Starts the programs embedded in the `codex-auth` bundle (see `tooling/build/bundle.mjs`): the
- * fast path and the full command tree are CommonJS bundles stored as comment lines after the
- * entry, so each run parses only the program it executes.
+ * fast path and the full command tree are CommonJS bundles stored as comments after the entry, so
+ * each run parses only the program it executes.
  *
  * A payload is read from this file by its byte range, compiled with `vm.Script`, and given a V8
  * code cache of its own in the user's cache directory (`$XDG_CACHE_HOME/codex-auth`, else
@@ -26,16 +26,21 @@
 declare const __CODEX_AUTH_PAYLOADS__: string | undefined
 
 interface Entry {
-  /** Byte offset of the payload's comment lines in the bundle. */
+  /** Byte offset of the payload's comment in the bundle. */
   readonly offset: number
-  /** Byte length of the comment lines. */
+  /** Byte length of the comment (and its final newline). */
   readonly length: number
-  /** Length of the payload once the `//` prefixes are removed. */
+  /** Length of the payload (the source of a function expression). */
   readonly size: number
   /** First 16 hex digits of the payload's SHA-256. */
   readonly hash: string
-  /** `brotli-base64`: one line of base64 of the brotli-compressed payload (the full CLI, rarely on a hot path). */
-  readonly encoding?: "brotli-base64"
+  /**
+   * `block`: the payload in block comments; `brotli-base64`: one `//` line of base64 of the
+   * brotli-compressed payload (the full CLI, rarely on a hot path).
+   */
+  readonly encoding: "block" | "brotli-base64"
+  /** `block` only: the lengths of the pieces when the payload was cut at each `*\/` (see the build). */
+  readonly pieces?: ReadonlyArray<number>
 }
 
 export interface Started<A> {
@@ -63,10 +68,28 @@ const readPayload = (name: string, entry: Entry): string => {
     fs.closeSync(fd)
   }
   const section = buf.toString("latin1", 0, read)
-  if (read !== entry.length || !section.startsWith("//") || !section.endsWith("\n")) throw damaged(name)
-  const source = entry.encoding === "brotli-base64"
-    ? process.getBuiltinModule("node:zlib").brotliDecompressSync(Buffer.from(section.slice(2, -1), "base64")).toString("latin1")
-    : section.slice(2, -1).replaceAll("\n//", "\n")
+  if (read !== entry.length || !section.endsWith("\n")) throw damaged(name)
+  let source: string
+  switch (entry.encoding) {
+    case "block": {
+      // `/*piece*/` for each piece: a slice of the section when there is one (no copy).
+      source = ""
+      let at = 0
+      for (const length of entry.pieces ?? [entry.size]) {
+        if (section.slice(at, at + 2) !== "/*" || section.slice(at + 2 + length, at + 4 + length) !== "*/") throw damaged(name)
+        source += section.slice(at + 2, at + 2 + length)
+        at += length + 4
+      }
+      if (at !== section.length - 1) throw damaged(name)
+      break
+    }
+    case "brotli-base64":
+      if (!section.startsWith("//")) throw damaged(name)
+      source = process.getBuiltinModule("node:zlib").brotliDecompressSync(Buffer.from(section.slice(2, -1), "base64")).toString("latin1")
+      break
+    default:
+      throw damaged(name)
+  }
   if (source.length !== entry.size) throw damaged(name)
   return source
 }
@@ -150,10 +173,9 @@ export const start = <A>(name: string, variant: string): Started<A> => {
   const cachedData = file === undefined ? undefined : readCache(file)
   const vm = process.getBuiltinModule("node:vm")
   const filename = path.join(import.meta.dirname, `${path.basename(import.meta.filename).replace(/\.m?js$/, "")}.${name}.js`)
-  const script = new vm.Script(
-    `(function (exports, require, module, __filename, __dirname, __codexAuthImportMetaUrl) {${source}\n})`,
-    cachedData === undefined ? { filename } : { filename, cachedData }
-  )
+  // The payload is the source of `(function (exports, require, module, __filename, __dirname,
+  // __codexAuthImportMetaUrl) { … })`, its CommonJS module scope.
+  const script = new vm.Script(source, cachedData === undefined ? { filename } : { filename, cachedData })
   const module = { exports: {} as A }
   const fn = script.runInThisContext() as (...args: ReadonlyArray<unknown>) => void
   const require = process.getBuiltinModule("node:module").createRequire(import.meta.filename)
