@@ -135,14 +135,18 @@ describe("kill -9 of the lock holder mid-refresh", () => {
     const holder: ChildProcess = spawn(process.execPath, [cliPath, "token"], { env: cleanEnv(env), stdio: "ignore" })
     const exited = new Promise<void>((r) => holder.on("exit", () => r()))
     try {
+      // Wait until the holder keeps the lock across two samples 200 ms apart: it is then inside
+      // the refresh, with the POST the mock holds open for 1.5 s (start-up may take and release
+      // the lock briefly before that, e.g. for the policy check).
       const deadline = Date.now() + 15_000
-      while (!lockHeld(codexHome)) {
-        if (Date.now() > deadline) throw new Error("the first process never took the credential lock")
+      for (;;) {
+        if (Date.now() > deadline) throw new Error("the first process never held the credential lock through its refresh")
+        if (lockHeld(codexHome)) {
+          await new Promise((r) => setTimeout(r, 200))
+          if (lockHeld(codexHome)) break
+        }
         await new Promise((r) => setTimeout(r, 10))
       }
-      // Let it send the POST the mock is holding open.
-      await new Promise((r) => setTimeout(r, 150))
-      expect(lockHeld(codexHome)).toBe(true)
     } finally {
       holder.kill("SIGKILL")
     }
