@@ -40,6 +40,8 @@ const errnoText = (e: unknown): string => {
       return "a path component is not a directory"
     case "EISDIR":
       return "it is a directory"
+    case "ENOTREG":
+      return "it is not a regular file (a FIFO, socket or device)"
     case "ELOOP":
       return "too many levels of symbolic links"
     default:
@@ -108,14 +110,14 @@ export const makeFileStore = (options: FileStoreOptions) =>
       try: (): Option.Option<string> => {
         let fd: number
         try {
-          fd = fs.openSync(authPath, fs.constants.O_RDONLY)
+          fd = fs.openSync(authPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === "ENOENT") return Option.none()
           throw e
         }
         try {
           const st = fs.fstatSync(fd)
-          if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "EISDIR" })
+          if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
           if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) {
             fs.fchmodSync(fd, 0o600)
             process.emitWarning(
