@@ -32,6 +32,7 @@ const assertNoLeak = async (r: WatchedResult, secrets: ReadonlyArray<string>, st
   expect(findSecrets(r.stderr, secrets), `stderr: ${r.stderr}`).toEqual([])
   expect(findSecrets(r.stdout, secrets.filter((s) => s !== stdoutMayHold)), `stdout: ${r.stdout}`).toEqual([])
   expect(findSecrets(r.argvs.join("\n"), secrets), "argv").toEqual([])
+  expect(findSecrets(r.childEnvirons.join("\n"), secrets), "environment of a child process").toEqual([])
   expect(hasStackTrace(r.stdout + r.stderr)).toBe(false)
   expect(findSecrets(JSON.stringify(await mock.requests()), secrets), "the mock's recorded requests").toEqual([])
 }

@@ -14,9 +14,10 @@ import { AuthDotJson } from "@codex-auth/core"
 import { CodexHome } from "@codex-auth/storage"
 import { Redacted } from "effect"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cliPath, tempCodexHome } from "../src/Cli.ts"
 import { fakeJwt } from "../src/reliability/documents.ts"
+import { type PrivateKeyring, readKeyringEntry, startPrivateKeyring } from "../src/reliability/keyring.ts"
 import { findSecrets, hasStackTrace, runWatched, type WatchedResult } from "../src/reliability/secrets.ts"
 
 const rand = () => randomBytes(9).toString("hex")
@@ -38,11 +39,12 @@ const cli = (args: ReadonlyArray<string>, codexHome: string, options: { input?: 
   })
 
 /** No secret in stderr, argv, or stdout (unless `stdoutMayHold` is the one secret stdout exists to print). */
-const assertClean = (r: WatchedResult, stdoutMayHold?: string) => {
+const assertClean = (r: WatchedResult, stdoutMayHold?: string, inheritedEnv: ReadonlyArray<string> = []) => {
   const others = ALL.filter((s) => s !== stdoutMayHold)
   expect(findSecrets(r.stderr, ALL), `stderr: ${r.stderr}`).toEqual([])
   expect(findSecrets(r.stdout, others), "stdout").toEqual([])
   expect(findSecrets(r.argvs.join("\n"), ALL), "argv").toEqual([])
+  expect(findSecrets(r.childEnvirons.join("\n"), ALL.filter((s) => !inheritedEnv.includes(s))), "environment of a child process").toEqual([])
   expect(hasStackTrace(r.stdout + r.stderr), r.stderr).toBe(false)
   expect(r.samples).toBeGreaterThan(0)
 }
@@ -110,7 +112,8 @@ describe("secrets never leave through output, errors or argv", () => {
     const home = tempCodexHome()
     for (const args of [["login", "status"], ["login", "status", "--json"]]) {
       const r = await cli(args, home, { env: { CODEX_API_KEY: ENV_KEY } })
-      assertClean(r)
+      // Children inherit the user's environment as it is; nothing else may carry a secret.
+      assertClean(r, undefined, [ENV_KEY])
     }
   })
 
@@ -123,6 +126,31 @@ describe("secrets never leave through output, errors or argv", () => {
       assertClean(r)
     }
     expect(fs.existsSync(join(home, "auth.json"))).toBe(false)
+  })
+})
+
+describe("keyring mode: the secret travels to the keyring helper over a pipe only", () => {
+  let keyring: PrivateKeyring | undefined
+  beforeAll(async () => {
+    keyring = await startPrivateKeyring()
+  })
+  afterAll(() => keyring?.stop())
+
+  it("login --with-api-key, status, token, logout with --store keyring: no secret in any argv or child environment", async () => {
+    const home = tempCodexHome()
+    const env = { DBUS_SESSION_BUS_ADDRESS: keyring!.address }
+    const login = await cli(["--store", "keyring", "login", "--with-api-key"], home, { input: `${API_KEY}\n`, env })
+    expect(login.code, login.stderr).toBe(0)
+    assertClean(login)
+    // The keyring helper was seen (so its argv and environment were checked).
+    expect(login.childEnvirons.some((e) => e.includes("CODEX_AUTH_KEYRING_HELPER="))).toBe(true)
+    expect(readKeyringEntry(keyring!.address, home)).toContain(API_KEY)
+    for (const args of [["login", "status", "--json"], ["logout", "--local-only"]]) {
+      const r = await cli(["--store", "keyring", ...args], home, { env })
+      expect(r.code, r.stderr).toBe(0)
+      assertClean(r)
+    }
+    expect(readKeyringEntry(keyring!.address, home)).toBe("")
   })
 })
 

@@ -35,6 +35,14 @@ export const processTree = (root: number): Array<number> => {
   return [...tree]
 }
 
+const readEnviron = (pid: number): string | undefined => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").join("\n")
+  } catch {
+    return undefined
+  }
+}
+
 const readCmdline = (pid: number): string | undefined => {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim()
@@ -46,6 +54,11 @@ const readCmdline = (pid: number): string | undefined => {
 export interface WatchedResult extends RunResult {
   /** Every distinct argv seen in the process tree while it ran. */
   readonly argvs: ReadonlyArray<string>
+  /**
+   * The environments of the program's descendants (lock holders, keyring helper, browser opener…)
+   * seen while it ran; the program's own environment is what the test gave it, so it is not here.
+   */
+  readonly childEnvirons: ReadonlyArray<string>
   /** How many times the tree was sampled. */
   readonly samples: number
 }
@@ -70,6 +83,7 @@ export const runWatched = (program: string, args: ReadonlyArray<string>, options
     let stdout = ""
     let stderr = ""
     const argvs = new Set<string>()
+    const environs = new Set<string>()
     let samples = 0
     const sample = () => {
       if (child.pid === undefined) return
@@ -77,6 +91,10 @@ export const runWatched = (program: string, args: ReadonlyArray<string>, options
       for (const pid of processTree(child.pid)) {
         const argv = readCmdline(pid)
         if (argv !== undefined && argv.length > 0) argvs.add(argv)
+        if (pid !== child.pid) {
+          const env = readEnviron(pid)
+          if (env !== undefined && env.length > 0) environs.add(env)
+        }
       }
     }
     sample()
@@ -96,7 +114,7 @@ export const runWatched = (program: string, args: ReadonlyArray<string>, options
     child.on("close", (code, signal) => {
       clearInterval(sampler)
       clearTimeout(timer)
-      resolvePromise({ code, signal, stdout, stderr, argvs: [...argvs], samples })
+      resolvePromise({ code, signal, stdout, stderr, argvs: [...argvs], childEnvirons: [...environs], samples })
     })
     child.stdin.on("error", () => {})
     if (options.input !== undefined) child.stdin.write(options.input)
