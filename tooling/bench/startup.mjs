@@ -16,7 +16,8 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
-const cli = join(root, "apps/cli/dist/codex-auth.mjs")
+// BENCH_CLI: another build of the bundle, e.g. an older one to compare with.
+const cli = resolve(process.env.BENCH_CLI ?? join(root, "apps/cli/dist/codex-auth.mjs"))
 const runs = Number(process.argv[2] ?? 30)
 const tmp = mkdtempSync(join(tmpdir(), "codex-auth-bench-"))
 const home = join(tmp, "home")
@@ -33,7 +34,7 @@ writeFileSync(join(home, "auth.json"), JSON.stringify({
 }, null, 2), { mode: 0o600 })
 
 const baseEnv = { ...process.env, CODEX_HOME: home, CODEX_MANAGED_CONFIG_PATH: join(home, "none.toml"), CODEX_REQUIREMENTS_PATH: join(home, "none2.toml") }
-for (const k of ["NODE_COMPILE_CACHE", "NODE_OPTIONS", "CODEX_AUTH_CODE_CACHE", "CODEX_API_KEY", "CODEX_ACCESS_TOKEN"]) delete baseEnv[k]
+for (const k of ["NODE_COMPILE_CACHE", "NODE_OPTIONS", "CODEX_AUTH_CODE_CACHE", "CODEX_API_KEY", "CODEX_ACCESS_TOKEN", "BENCH_CLI", "BENCH_MAX_RATIO"]) delete baseEnv[k]
 
 const cases = [
   { name: "node -e 0", args: ["-e", "0"], check: () => true },
@@ -60,7 +61,7 @@ const configurations = [
   { label: "no cache at all (CODEX_AUTH_CODE_CACHE=0, NODE_COMPILE_CACHE unset)", env: { CODEX_AUTH_CODE_CACHE: "0" } }
 ]
 
-console.log(`startup benchmark: ${runs} interleaved runs per command, Node ${process.version} ${process.platform}-${process.arch}`)
+console.log(`startup benchmark: ${cli}, ${runs} interleaved runs per command, Node ${process.version} ${process.platform}-${process.arch}`)
 let worst = 0
 for (const [i, conf] of configurations.entries()) {
   const env = { ...baseEnv, XDG_CACHE_HOME: join(tmp, `cache-${i}`), ...conf.env }

@@ -138,8 +138,6 @@ export async function bundle(esbuild, options) {
   return bundleWithPayloads(esbuild, { ...options, payloads: options.payloads, external })
 }
 
-const PLACEHOLDER = `"${"@".repeat(1000)}"`
-
 /**
  * Payloads are embedded as comments and located by byte offset: they must be printable ASCII
  * (esbuild's `charset: "ascii"` escapes the rest), with no character that ends a `//` line.
@@ -195,6 +193,44 @@ async function bundleWithPayloads(esbuild, options) {
     payloads.push({ name, text, compress, hash: createHash("sha256").update(text).digest("hex").slice(0, 16), result })
   }
 
+  // Sections follow the entry, one per payload, then a newline:
+  // - `block`: `/*payload*/`, read back as a slice (no copy). Where the payload contains `*/`, it
+  //   is cut between `*` and `/` into pieces, each its own comment (`/*…**/` ends after `…*`, and
+  //   `/*/…*/` does not end at its first `/`), joined again when read;
+  // - `brotli-base64`: one `//` line of base64 (a quarter of the size; decoded in ~4 ms).
+  const sections = []
+  for (const p of payloads) {
+    let section
+    let info
+    if (p.compress) {
+      const packed = brotliCompressSync(Buffer.from(p.text, "latin1"), {
+        params: {
+          [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY,
+          [zlib.BROTLI_PARAM_LGWIN]: 24,
+          [zlib.BROTLI_PARAM_SIZE_HINT]: p.text.length
+        }
+      }).toString("base64")
+      section = `//${packed}\n`
+      info = { encoding: "brotli-base64" }
+    } else {
+      const pieces = p.text.split("*/").map((piece, i, all) => `${i > 0 ? "/" : ""}${piece}${i < all.length - 1 ? "*" : ""}`)
+      section = `${pieces.map((piece) => `/*${piece}*/`).join("")}\n`
+      info = { encoding: "block", ...(pieces.length > 1 ? { pieces: pieces.map((piece) => piece.length) } : {}) }
+    }
+    sections.push({ name: p.name, section, info: { size: p.text.length, hash: p.hash, ...info } })
+  }
+  const tableFor = (start) => {
+    const table = {}
+    let offset = start
+    for (const { name, section, info } of sections) {
+      table[name] = { offset, length: section.length, ...info }
+      offset += section.length
+    }
+    return table
+  }
+  // The entry holds a placeholder string as wide as the largest table could be.
+  const PLACEHOLDER = `"${"@".repeat(JSON.stringify(JSON.stringify(tableFor(1e12))).length)}"`
+
   const entry = await esbuild.build({
     ...common,
     entryPoints: [options.entry],
@@ -219,40 +255,11 @@ async function bundleWithPayloads(esbuild, options) {
   assertCommentSafe("entry", head)
   if (head.split(PLACEHOLDER).length !== 2) throw new Error(`${options.entry} must use __CODEX_AUTH_PAYLOADS__ exactly once`)
 
-  // Sections follow the entry, one per payload, then a newline:
-  // - `block`: `/*payload*/`, read back as a slice (no copy). Where the payload contains `*/`, it
-  //   is cut between `*` and `/` into pieces, each its own comment (`/*…**/` ends after `…*`, and
-  //   `/*/…*/` does not end at its first `/`), joined again when read;
-  // - `brotli-base64`: one `//` line of base64 (a quarter of the size; decoded in ~4 ms).
-  const table = {}
-  const sections = []
-  let offset = head.length
-  for (const p of payloads) {
-    let section
-    let entry
-    if (p.compress) {
-      const packed = brotliCompressSync(Buffer.from(p.text, "latin1"), {
-        params: {
-          [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY,
-          [zlib.BROTLI_PARAM_LGWIN]: 24,
-          [zlib.BROTLI_PARAM_SIZE_HINT]: p.text.length
-        }
-      }).toString("base64")
-      section = `//${packed}\n`
-      entry = { encoding: "brotli-base64" }
-    } else {
-      const pieces = p.text.split("*/").map((piece, i, all) => `${i > 0 ? "/" : ""}${piece}${i < all.length - 1 ? "*" : ""}`)
-      section = `${pieces.map((piece) => `/*${piece}*/`).join("")}\n`
-      entry = { encoding: "block", ...(pieces.length > 1 ? { pieces: pieces.map((piece) => piece.length) } : {}) }
-    }
-    table[p.name] = { offset, length: section.length, size: p.text.length, hash: p.hash, ...entry }
-    sections.push(section)
-    offset += section.length
-  }
+  const table = tableFor(head.length)
   const tableJson = JSON.stringify(table)
   const literal = JSON.stringify(tableJson.padEnd(PLACEHOLDER.length - 2 - (JSON.stringify(tableJson).length - 2 - tableJson.length), " "))
   if (literal.length !== PLACEHOLDER.length) throw new Error(`the payload table does not fit its placeholder (${literal.length} > ${PLACEHOLDER.length})`)
-  const file = head.replace(PLACEHOLDER, literal) + sections.join("")
+  const file = head.replace(PLACEHOLDER, literal) + sections.map((x) => x.section).join("")
   writeFileSync(options.outfile, file, { mode: 0o755 })
   writeFileSync(entryMap.path, entryMap.contents)
   chmodSync(options.outfile, 0o755)

@@ -43,6 +43,31 @@ interface Entry {
   readonly pieces?: ReadonlyArray<number>
 }
 
+/**
+ * `CODEX_AUTH_TRACE_STARTUP=1`: milliseconds since the process started at each step, printed on
+ * stderr when the process exits (see `trace`). For performance work; off by default.
+ */
+const tracing = process.env["CODEX_AUTH_TRACE_STARTUP"] === "1"
+const marks: Array<readonly [string, number]> = []
+
+/** Records that the step `label` ended now (only when tracing). */
+export const mark = (label: string): void => {
+  if (tracing) marks.push([label, process.uptime() * 1000])
+}
+
+if (tracing) {
+  process.on("exit", () => {
+    mark("exit")
+    let previous = 0
+    const steps = marks.map(([label, at]) => {
+      const text = `${label} +${(at - previous).toFixed(1)}`
+      previous = at
+      return text
+    })
+    process.stderr.write(`codex-auth startup (ms since the process started: ${previous.toFixed(1)}): ${steps.join(", ")}\n`)
+  })
+}
+
 export interface Started<A> {
   readonly exports: A
   /** Call when the program has finished: writes the code cache if there was none (or V8 refused it). */
@@ -166,20 +191,24 @@ export const start = <A>(name: string, variant: string): Started<A> => {
   const entry = table[name]
   if (entry === undefined) throw damaged(name)
   const source = readPayload(name, entry)
+  mark(`read ${name}`)
   const dir = cacheDir()
   const file = dir === undefined
     ? undefined
     : path.join(dir, `${name}-${entry.hash}-${variant}-${process.version}-${process.arch}.v8cache`)
   const cachedData = file === undefined ? undefined : readCache(file)
+  mark(cachedData === undefined ? "no code cache" : "read code cache")
   const vm = process.getBuiltinModule("node:vm")
   const filename = path.join(import.meta.dirname, `${path.basename(import.meta.filename).replace(/\.m?js$/, "")}.${name}.js`)
   // The payload is the source of `(function (exports, require, module, __filename, __dirname,
   // __codexAuthImportMetaUrl) { … })`, its CommonJS module scope.
   const script = new vm.Script(source, cachedData === undefined ? { filename } : { filename, cachedData })
+  mark(script.cachedDataRejected === true ? "compile (code cache refused)" : "compile")
   const module = { exports: {} as A }
   const fn = script.runInThisContext() as (...args: ReadonlyArray<unknown>) => void
   const require = process.getBuiltinModule("node:module").createRequire(import.meta.filename)
   fn.call(module.exports, module.exports, require, module, filename, import.meta.dirname, import.meta.url)
+  mark("evaluate")
   return {
     exports: module.exports,
     finish: () => {
@@ -187,6 +216,7 @@ export const start = <A>(name: string, variant: string): Started<A> => {
         // Caches of this payload and command from any build, for any Node version.
         const same = (f: string) => f.startsWith(`${name}-`) && f.includes(`-${variant}-`) && f.endsWith(".v8cache")
         writeCache(dir, file, same, script.createCachedData())
+        mark("write code cache")
       }
     }
   }

@@ -12,6 +12,8 @@
 import { type FastArgs, matchFast } from "./FastArgs.ts"
 import * as Payloads from "./Payloads.ts"
 
+Payloads.mark("entry")
+
 declare const __CODEX_AUTH_VERSION__: string | undefined
 declare const __CODEX_AUTH_PAYLOADS__: string | undefined
 const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSION__ : "0.1.0"
@@ -65,6 +67,7 @@ const startFull = (): Promise<Started> =>
 const runStarted = async (started: Promise<Started>): Promise<number | undefined> => {
   const p = await started
   const code = await p.run(controller.signal)
+  Payloads.mark("run")
   p.finish()
   return code
 }

@@ -128,6 +128,18 @@ describe("code cache", () => {
   })
 })
 
+describe("startup trace", () => {
+  it("CODEX_AUTH_TRACE_STARTUP=1 prints the time of each step on stderr; stdout is unchanged", () => {
+    const xdg = freshCache()
+    const first = run(["token"], xdg, { CODEX_AUTH_TRACE_STARTUP: "1" })
+    expect(first.stdout).toBe(`${key}\n`)
+    expect(first.stderr).toMatch(/^codex-auth startup \(ms since the process started: [\d.]+\): entry \+[\d.]+, read fast \+[\d.]+, no code cache \+[\d.]+, compile \+[\d.]+, evaluate \+[\d.]+, run \+[\d.]+, write code cache \+[\d.]+, exit \+[\d.]+\n$/)
+    const second = run(["token"], xdg, { CODEX_AUTH_TRACE_STARTUP: "1" })
+    expect(second.stderr).toMatch(/, read code cache \+[\d.]+, compile \+[\d.]+, evaluate \+[\d.]+, run \+[\d.]+, exit /)
+    expect(run(["token"], xdg).stderr).toBe("")
+  })
+})
+
 describe("bundle integrity", () => {
   it("a truncated bundle fails with a clear message and exit code 70", () => {
     const copy = join(root, "damaged", "codex-auth.mjs")
