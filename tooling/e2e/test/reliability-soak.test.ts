@@ -20,6 +20,7 @@ describe("concurrency soak (one CODEX_HOME, strict issuer)", () => {
     expect(report.operations["login"] ?? 0).toBeGreaterThan(5)
     expect(report.operations["logout"] ?? 0).toBeGreaterThan(5)
     expect(report.operations["cli:status"] ?? 0).toBeGreaterThan(3)
+    expect((report.operations["cli:login-device"] ?? 0) + (report.operations["cli:logout"] ?? 0)).toBeGreaterThan(0)
     // The CLI's own refresh (`token` on tokens inside the refresh margin) took part in the contention.
     expect(report.issuer.refreshRequestsByCli).toBeGreaterThan(0)
     expect(report.lockWaitMs.samples).toBeGreaterThan(100)

@@ -6,9 +6,10 @@
  * - `workers` soak-worker processes (the real FileStore + a refresh exactly as the AuthManager does
  *   it: under the lock, load → POST /oauth/token → save);
  * - `cliSlots` loops running the built CLI back to back (`login status --json`, `token`,
- *   `login --with-api-key`, `logout --local-only`): whatever the CLI does (including its own
- *   refresh, where it has one: the stored tokens name the mock as their issuer and expire within
- *   the refresh margin) happens in the same contention.
+ *   `login --with-api-key`, `login --device-auth` against the mock, `logout --local-only`,
+ *   `logout` with revocation): whatever the CLI does (its own refresh — the stored tokens name the
+ *   mock as their issuer and expire within the refresh margin —, revoking superseded or logged-out
+ *   tokens) happens in the same contention.
  *
  * Afterwards: every worker report is merged, the issuer's own record is checked (no refresh ever
  * answered 401), and the final auth.json must be absent, an API-key document, or ChatGPT tokens
@@ -91,11 +92,15 @@ const runChild = (program: string, args: ReadonlyArray<string>, env: Record<stri
   })
 
 /** Exit codes that are a correct answer for each CLI command in the soak. */
-const cliCommands: ReadonlyArray<{ readonly name: string; readonly args: ReadonlyArray<string>; readonly ok: ReadonlyArray<number>; readonly weight: number; readonly stdin?: boolean }> = [
+const cliCommands = (issuer: string): ReadonlyArray<{ readonly name: string; readonly args: ReadonlyArray<string>; readonly ok: ReadonlyArray<number>; readonly weight: number; readonly stdin?: boolean }> => [
   { name: "status", args: ["login", "status", "--json"], ok: [0, 1], weight: 4 },
   { name: "token", args: ["token"], ok: [0, 1], weight: 4 },
-  { name: "login", args: ["login", "--with-api-key"], ok: [0], weight: 1, stdin: true },
-  { name: "logout", args: ["logout", "--local-only"], ok: [0], weight: 1 }
+  { name: "login-apikey", args: ["login", "--with-api-key"], ok: [0], weight: 1, stdin: true },
+  // A real device-code sign-in against the mock (auto-approved): new grant, superseded tokens revoked.
+  { name: "login-device", args: ["login", "--device-auth", "--issuer", issuer], ok: [0], weight: 1 },
+  { name: "logout-local", args: ["logout", "--local-only"], ok: [0], weight: 1 },
+  // Logout with revocation at the issuer the tokens came from.
+  { name: "logout", args: ["logout"], ok: [0], weight: 1 }
 ]
 
 export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
@@ -103,7 +108,12 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
   const grantsPerWorker = options.grantsPerWorker ?? Math.max(40, Math.ceil(options.durationMs / 100))
   const apiKey = options.apiKey ?? "sk-soak-0123456789abcdefghijklmnop"
   const issuer = await startMockIssuer({
-    config: { tokens: { reuseGraceMs: 0, accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 60 }, allowAnyLoopbackPort: true }
+    autoApprove: true,
+    config: {
+      tokens: { reuseGraceMs: 0, accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 60 },
+      device: { intervalSeconds: 0 },
+      allowAnyLoopbackPort: true
+    }
   })
   try {
     const clientId = (await issuer.control.config()).clientId
@@ -150,7 +160,7 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
     const failures: Record<string, number> = {}
     const env = cleanEnv({ CODEX_HOME: codexHome })
     const deadline = started + options.durationMs
-    const picks = cliCommands.flatMap((c) => Array.from({ length: c.weight }, () => c))
+    const picks = cliCommands(issuer.url).flatMap((c) => Array.from({ length: c.weight }, () => c))
     const slots = Array.from({ length: options.cliSlots }, async () => {
       while (Date.now() < deadline) {
         const c = picks[Math.floor(Math.random() * picks.length)]!
