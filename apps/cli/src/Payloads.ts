@@ -43,6 +43,9 @@ interface Entry {
   readonly pieces?: ReadonlyArray<number>
 }
 
+const fs = process.getBuiltinModule("node:fs")
+const path = process.getBuiltinModule("node:path")
+
 /**
  * `CODEX_AUTH_TRACE_STARTUP=1`: milliseconds since the process started at each step, printed on
  * stderr when the process exits (see `trace`). For performance work; off by default.
@@ -64,7 +67,7 @@ if (tracing) {
       previous = at
       return text
     })
-    process.stderr.write(`codex-auth startup (ms since the process started: ${previous.toFixed(1)}): ${steps.join(", ")}\n`)
+    fs.writeSync(2, `codex-auth startup (ms since the process started: ${previous.toFixed(1)}): ${steps.join(", ")}\n`)
   })
 }
 
@@ -77,8 +80,6 @@ export interface Started<A> {
 /** Whether this is the built bundle (payloads embedded) rather than the TypeScript sources. */
 export const embedded = typeof __CODEX_AUTH_PAYLOADS__ === "string"
 
-const fs = process.getBuiltinModule("node:fs")
-const path = process.getBuiltinModule("node:path")
 
 const damaged = (name: string) =>
   new Error(`the codex-auth bundle ${import.meta.filename} is damaged (payload ${name} does not match its table); reinstall codex-auth`)

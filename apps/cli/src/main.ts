@@ -26,6 +26,23 @@ interface FullModule {
   readonly run: (version: string, signal: AbortSignal) => Promise<number>
 }
 
+// Whether anything used process.stdin, process.stdout or process.stderr: streams, whose writes may
+// still be pending when the program has ended (pipes are asynchronous on macOS, for example).
+let streamsUsed = false
+for (const name of ["stdin", "stdout", "stderr"] as const) {
+  const d = Object.getOwnPropertyDescriptor(process, name)
+  const get = d?.get
+  if (d !== undefined && get !== undefined && d.configurable === true) {
+    Object.defineProperty(process, name, {
+      ...d,
+      get() {
+        streamsUsed = true
+        return get.call(process)
+      }
+    })
+  }
+}
+
 process.removeAllListeners("warning")
 process.on("warning", (w) => {
   if (w.name === "ExperimentalWarning") return
@@ -84,6 +101,12 @@ const main = async (): Promise<number> => {
 main()
   .then((code) => {
     process.exitCode = interrupted ? 130 : code
+    // The fast path prints with synchronous writes to file descriptor 1: when no stream was used
+    // (checked after the callbacks already queued, such as a warning's), nothing is pending, so
+    // exit now instead of tearing the heap down (~1.5 ms).
+    setImmediate(() => {
+      if (!streamsUsed) process.exit()
+    })
   })
   .catch((e: unknown) => {
     // Only reached when a program could not be started (programs render their own failures).

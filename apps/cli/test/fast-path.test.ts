@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process"
 import { once } from "node:events"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -94,6 +94,8 @@ interface Situation {
   readonly name: string
   readonly files: Record<string, string>
   readonly managed?: string
+  /** Mode of the files (default 0600). */
+  readonly mode?: number
 }
 
 // Fixed at load time, so both runs of a pair see the same documents; an hour and a bit ahead, far
@@ -108,6 +110,7 @@ const situations: ReadonlyArray<Situation> = [
   },
   { name: "ChatGPT tokens", files: { "auth.json": chatgptAuth(exp) } },
   { name: "corrupt auth.json", files: { "auth.json": "{\"tokens\": {\"id_token\": " } },
+  { name: "auth.json readable by others (repaired, with a warning)", files: { "auth.json": chatgptAuth(exp) }, mode: 0o644 },
   {
     name: "policy violation (managed configuration forces API key login)",
     files: { "auth.json": chatgptAuth(exp) },
@@ -120,7 +123,10 @@ const prepare = (s: Situation) => {
   const home = join(root, "codex-home")
   rmSync(home, { recursive: true, force: true })
   mkdirSync(home, { recursive: true, mode: 0o700 })
-  for (const [name, text] of Object.entries(s.files)) writeFileSync(join(home, name), text, { mode: 0o600 })
+  for (const [name, text] of Object.entries(s.files)) {
+    writeFileSync(join(home, name), text)
+    chmodSync(join(home, name), s.mode ?? 0o600)
+  }
   const managed = join(root, "managed_config.toml")
   rmSync(managed, { force: true })
   if (s.managed !== undefined) writeFileSync(managed, s.managed)
@@ -167,6 +173,11 @@ const expected: Record<string, Record<"status" | "json" | "token", { code: numbe
     json: { code: 0, out: /"account_id": "ws-fast"/ },
     token: { code: 0, out: /^eyJ[\w-]+\.[\w-]+\.c2ln\n$/ }
   },
+  "auth.json readable by others (repaired, with a warning)": {
+    status: { code: 0, out: /^Logged in using ChatGPT\n/, err: /^warning: .*auth\.json was readable by others \(mode 644\); its mode was repaired to 600\n$/ },
+    json: { code: 0, out: /"mode": "chatgpt"/, err: /^warning: .*repaired to 600\n$/ },
+    token: { code: 0, out: /^eyJ[\w-]+\.[\w-]+\.c2ln\n$/, err: /^warning: .*repaired to 600\n$/ }
+  },
   "corrupt auth.json": {
     status: { code: 5, err: /unreadable/ },
     json: { code: 5, err: /unreadable/ },
@@ -203,7 +214,7 @@ describe("fast path and full CLI print the same bytes and exit the same way", ()
   }
 
   it("--codex-home DIR selects the same directory on both paths (ChatGPT tokens, status --json and token)", async () => {
-    const s = situations[2]!
+    const s = situations.find((x) => x.name === "ChatGPT tokens")!
     for (const args of [["login", "status", "--json"], ["token"]]) {
       const { fast, full } = await both(s, args, { codexHomeFlag: true })
       expect(fast.payloads).toHaveLength(1)
@@ -215,7 +226,7 @@ describe("fast path and full CLI print the same bytes and exit the same way", ()
   })
 
   it("the policy violation logged out the stored credentials on both paths", async () => {
-    const s = situations[4]!
+    const s = situations.find((x) => x.managed !== undefined)!
     for (const extra of [[], ["-c", "x=1"]]) {
       const { env, home } = prepare(s)
       const r = await runCli([...extra, "login", "status"], env)
