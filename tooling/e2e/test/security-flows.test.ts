@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import { join } from "node:path"
 import { startMockIssuer, type RunningMockIssuer } from "@codex-auth/mock-server"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cliPath, tempCodexHome } from "../src/Cli.ts"
+import { cliPath, tempCodexHome, workerPath } from "../src/Cli.ts"
 import { withFixedPortsLock } from "../src/ports.ts"
 import { findSecrets, hasStackTrace, runWatched, type WatchedResult } from "../src/reliability/secrets.ts"
 
@@ -100,6 +100,33 @@ describe("secret hygiene of the flows (built CLI, mock issuer)", () => {
     const r = await runWatched(process.execPath, [cliPath, "login", "--device-auth", "--issuer", mock.url], { env: { CODEX_HOME: codexHome }, timeoutMs: 60_000 })
     expect(r.code, r.stderr).toBe(0)
     await assertNoLeak(r, stored(codexHome))
+  })
+
+  it("the device-login worker (JSON lines for IDEs): tokens appear in none of its lines, argv or child environments", async () => {
+    const codexHome = tempCodexHome()
+    const r = await runWatched(process.execPath, [workerPath, "--codex-home", codexHome, "--issuer", mock.url], { env: {}, timeoutMs: 60_000 })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).type).at(-1)).toBe("stored")
+    await assertNoLeak(r, stored(codexHome))
+  })
+
+  it("with CODEX_AUTH_DEBUG=1 (stack traces on errors), a failing refresh prints no token", async () => {
+    const codexHome = tempCodexHome()
+    // A session the issuer does not know: the refresh is refused, the error (and its stack) printed.
+    const t = await mock.control.mintTokens({ accessTokenTtlSeconds: -60 })
+    await mock.control.revokeAccount("user@example.com")
+    fs.mkdirSync(codexHome, { recursive: true, mode: 0o700 })
+    fs.writeFileSync(join(codexHome, "auth.json"), JSON.stringify({
+      auth_mode: "chatgpt",
+      OPENAI_API_KEY: null,
+      tokens: { id_token: t.id_token, access_token: t.access_token, refresh_token: t.refresh_token, account_id: t.account_id, oauth_provenance: { issuer: mock.url, client_id: "app_EMoamEEZ73f0CkXaXp7hrann" } },
+      last_refresh: new Date(Date.now() - 9 * 86_400_000).toISOString()
+    }, null, 2), { mode: 0o600 })
+    const r = await runWatched(process.execPath, [cliPath, "token"], { env: { CODEX_HOME: codexHome, CODEX_AUTH_DEBUG: "1" }, timeoutMs: 60_000 })
+    expect(r.code, r.stderr).toBe(3)
+    const secrets = [t.id_token, t.access_token, t.refresh_token]
+    expect(findSecrets(r.stdout + r.stderr, secrets), r.stderr).toEqual([])
+    expect(findSecrets(r.argvs.join("\n") + r.childEnvirons.join("\n"), secrets)).toEqual([])
   })
 
   it("refresh (`token` on an expired access token): only the new access token, on stdout", () =>
