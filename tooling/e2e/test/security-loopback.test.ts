@@ -19,6 +19,7 @@ import { type Callback, BrowserLogin, OAuthConfig } from "@codex-auth/oauth"
 import { startMockIssuer } from "@codex-auth/mock-server"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Redacted } from "effect"
+import * as http from "node:http"
 import * as net from "node:net"
 import { describe, expect, it } from "vitest"
 import { withFixedPortsLock } from "../src/ports.ts"
@@ -53,8 +54,8 @@ const attacksFor = (port: number, state: string, ipv6: boolean): ReadonlyArray<A
     { name: "path with a trailing slash", payload: httpGet(`/auth/callback/?code=x&state=${state}`, good) },
     { name: "path with a suffix", payload: httpGet(`/auth/callbackx?code=x&state=${state}`, good) },
     { name: "upper-case path", payload: httpGet(`/AUTH/CALLBACK?code=x&state=${state}`, good) },
-    { name: "protocol-relative path, wrong state", payload: httpGet("//evil.example/auth/callback?code=x&state=nope", good) },
-    { name: "absolute-form target, wrong state", payload: httpGet("http://evil.example/auth/callback?code=x&state=nope", good) },
+    { name: "protocol-relative path, right state", payload: httpGet(`//evil.example/auth/callback?code=x&state=${state}`, good) },
+    { name: "absolute-form target, right state", payload: httpGet(`http://evil.example/auth/callback?code=x&state=${state}`, good) },
     { name: "dot segments", payload: httpGet(`/auth/x/../../cancel?state=${state}`, good) },
     { name: "root", payload: httpGet("/", good) },
     // Wrong methods, right state.
@@ -198,6 +199,42 @@ describe("loopback callback server under attack", () => {
         await mock.close()
       }
     }), 120_000)
+})
+
+describe("the attack harness has teeth", () => {
+  // A callback server with the real checks (loopback Host, exact path, GET, this login's state),
+  // except the one left out: the attack list must contain something that ends the flow then.
+  const variants = ["no Host check", "no state check", "pathname parsed leniently", "any method"] as const
+  it.each(variants)("%s: some attack ends a flow that lacks it", async (missing) => {
+    const ipv6 = await hasIpv6Loopback()
+    const state = "the-real-state"
+    let acceptedBy: string | undefined
+    let port = 0
+    const server = http.createServer((req, res) => {
+      const raw = req.url ?? "/"
+      const url = new URL(raw, "http://localhost")
+      const hostOk = missing === "no Host check" || [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`].includes((req.headers.host ?? "").toLowerCase())
+      const pathOk = missing === "pathname parsed leniently" ? url.pathname === "/auth/callback" : raw.split("?")[0] === "/auth/callback"
+      const methodOk = missing === "any method" || req.method === "GET"
+      const stateOk = missing === "no state check" || url.searchParams.get("state") === state
+      if (acceptedBy === undefined && hostOk && pathOk && methodOk && stateOk && url.searchParams.get("code")) {
+        acceptedBy = `${req.method} ${raw.slice(0, 60)} Host: ${req.headers.host}`
+      }
+      res.writeHead(400, { connection: "close" })
+      res.end()
+    })
+    await new Promise<void>((r) => server.listen({ host: "127.0.0.1", port: 0 }, r))
+    try {
+      port = (server.address() as net.AddressInfo).port
+      for (const a of attacksFor(port, state, ipv6).filter((x) => x.host === "127.0.0.1")) {
+        await rawRequest(a.host, port, a.payload, 2_000)
+        if (acceptedBy !== undefined) break
+      }
+      expect(acceptedBy, `no attack would have ended a flow with ${missing}`).toBeDefined()
+    } finally {
+      server.close()
+    }
+  })
 })
 
 describe("callback routing (pure)", () => {
