@@ -97,8 +97,10 @@ describe("refresh across processes (built CLI, strict reuse detection)", () => {
     // `login status` shows the verdict (it never refreshes).
     const status = await runCli(["login", "status", "--json"], { env })
     expect(JSON.parse(status.stdout).tokens.reauth_required).toMatchObject({ reason: "refresh_token_expired" })
+    expect(status.code).toBe(3)
     const text = await runCli(["login", "status"], { env })
     expect(text.stdout).toContain("sign in again")
+    expect(text.code).toBe(3)
     expect(await refreshRequests()).toHaveLength(1)
   })
 

@@ -1,7 +1,8 @@
 /**
  * The `login status` program, shared by the effect/cli command and the fast path: what is
  * stored, where, and what it allows. Never refreshes, never touches the network. Fails with
- * `SilentExit(1)` when not logged in, as the Codex CLI exits 1.
+ * `SilentExit(1)` when not logged in, as the Codex CLI exits 1, and `SilentExit(3)` when the
+ * stored ChatGPT session has ended (its refresh token was rejected for good: sign in again).
  *
  * @since 0.1.0
  */
@@ -22,4 +23,5 @@ export const statusProgram = (ctx: AppContext, json: boolean) =>
     const report = StatusReport.build({ codexHome: ctx.codexHome.path, doc, store: yield* store.info, policy, now })
     yield* stdout(json ? JSON.stringify(report, null, 2) : StatusReport.renderText(report, now))
     if (!report.logged_in) return yield* new SilentExit({ code: ExitCode.ExitCode.NotLoggedIn })
+    if (report.tokens?.reauth_required != null) return yield* new SilentExit({ code: ExitCode.ExitCode.ReauthRequired })
   }).pipe(Effect.provide(Layer.fresh(baseLayer(ctx))))

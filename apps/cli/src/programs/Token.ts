@@ -25,4 +25,11 @@ export const tokenProgram = (
     const manager = yield* AuthManager.AuthManager
     const bearer = yield* manager.accessToken
     yield* stdout(Redacted.value(bearer))
+    // A transient refresh failure with a token still valid: say so, so scripts' logs show why.
+    const { lastError } = yield* manager.refreshStatus
+    if (lastError !== undefined) {
+      yield* Effect.sync(() =>
+        process.stderr.write(`warning: could not refresh the access token (${lastError.userMessage}); printed the current one, which is still valid. codex-auth tries again later.\n`)
+      )
+    }
   }).pipe(Effect.provide(Layer.fresh(authLayer(ctx, transport))))
