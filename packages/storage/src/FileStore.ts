@@ -54,6 +54,7 @@ const hintFor = (e: unknown, path: string): string | undefined => {
   if (code === "EACCES" || code === "EPERM") return `Check the owner and permissions of ${path} and its directory (it should be yours, mode 0600 in a 0700 directory).`
   if (code === "ENOSPC") return "Free some disk space and try again."
   if (code === "EROFS") return "Point CODEX_HOME (or --codex-home) at a writable directory."
+  if (code === "EISDIR" || code === "ENOTREG") return `Move ${path} aside (it must be a regular file), then sign in again.`
   return undefined
 }
 
