@@ -5,12 +5,14 @@
  * variable or file with a hint and a documented exit code — never a stack trace, an internal
  * error, a hang, or an echo of key material.
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import { dirname, join } from "node:path"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { CodexHome } from "@codex-auth/storage"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cliPath, tempCodexHome } from "../src/Cli.ts"
+import { type PrivateKeyring, readKeyringEntry, startPrivateKeyring } from "../src/reliability/keyring.ts"
 import { hasStackTrace, runWatched } from "../src/reliability/secrets.ts"
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string>, timeoutMs = 20_000) =>
@@ -87,6 +89,48 @@ describe("hostile configuration (config.toml, -c)", () => {
       expect([0, 1, 2, 8], `${JSON.stringify(arg.slice(0, 40))}: ${r.stderr}`).toContain(r.code)
       expect(hasStackTrace(r.stdout + r.stderr)).toBe(false)
     }
+  })
+})
+
+describe("hostile keyring entries (another program wrote Codex's entry)", () => {
+  let keyring: PrivateKeyring | undefined
+  beforeAll(async () => {
+    keyring = await startPrivateKeyring()
+  })
+  afterAll(() => keyring?.stop())
+
+  const SECRET = "rt-SECRETINKEYRING0123456789abcdef"
+  const entries: ReadonlyArray<readonly [string, string]> = [
+    ["not JSON", `garbage ${SECRET}`],
+    ["wrong types holding a secret", JSON.stringify({ OPENAI_API_KEY: [SECRET], tokens: { id_token: 1, access_token: SECRET, refresh_token: { v: SECRET } } })],
+    ["a JSON array", JSON.stringify([SECRET])],
+    ["deep nesting", `{"tokens":${"[".repeat(50_000)}${"]".repeat(50_000)}}`],
+    ["chunked, parts missing", `CODEX_CHUNKED:3:{"auth_mode":"apikey","OPENAI_API_KEY":"${SECRET}`],
+    ["chunked, absurd count", `CODEX_CHUNKED:99999999999999999999:${SECRET}`],
+    ["8 KiB, cut", `{"OPENAI_API_KEY":"${"k".repeat(1 << 20)}","tokens":7}`]
+  ]
+
+  it.each(entries)("%s: status and token exit 5 with a hint, echo nothing, and leave the entry as it was", async (_name, secret) => {
+    const h = home()
+    const address = keyring!.address
+    const account = CodexHome.keyringAccount(h)
+    const stored = spawnSync("secret-tool", ["store", "--label=hostile", "service", CodexHome.KEYRING_SERVICE, "username", account], {
+      env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address },
+      input: secret,
+      timeout: 10_000
+    })
+    expect(stored.status).toBe(0)
+    // (secret-tool stores at most 8 KiB from stdin: the larger cases arrive truncated, which is hostile too.)
+    const before = readKeyringEntry(address, h)
+    expect(before.length).toBeGreaterThan(0)
+    for (const args of [["login", "status"], ["token"]]) {
+      const r = await cli(["--store", "keyring", ...args], { CODEX_HOME: h, DBUS_SESSION_BUS_ADDRESS: address }, 30_000)
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(5)
+      expect(r.stderr).toMatch(/^error: .+/m)
+      expect(r.stderr).not.toContain(SECRET)
+      expect(hasStackTrace(r.stderr)).toBe(false)
+    }
+    expect(readKeyringEntry(address, h)).toBe(before)
   })
 })
 
