@@ -22,7 +22,7 @@
 import { Errors } from "@codex-auth/core"
 import type { AuthPolicy } from "@codex-auth/core"
 import { Config, Context, Effect, Layer, Option, Result } from "effect"
-import { lstat, readFile } from "node:fs/promises"
+import { lstatSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import {
   type ConfigValues,
@@ -141,10 +141,13 @@ export class CodexConfig extends Context.Service<CodexConfig, CodexConfigShape>(
 const errnoOf = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
 
-/** File text, or `undefined` when it does not exist. */
+/**
+ * File text, or `undefined` when it does not exist. Read synchronously: these are small local
+ * files, and `fs/promises` would load that module and start libuv's thread pool on every start.
+ */
 const readOptional = (path: string): Effect.Effect<string | undefined, Errors.ConfigError> =>
-  Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
+  Effect.try({
+    try: () => readFileSync(path, "utf8"),
     catch: (e) => e
   }).pipe(
     Effect.catch((e) => {
@@ -160,7 +163,14 @@ const readOptional = (path: string): Effect.Effect<string | undefined, Errors.Co
   )
 
 const exists = (path: string): Effect.Effect<boolean> =>
-  Effect.promise(() => lstat(path).then(() => true, (e: unknown) => errnoOf(e) !== "ENOENT" && errnoOf(e) !== "ENOTDIR"))
+  Effect.sync(() => {
+    try {
+      lstatSync(path)
+      return true
+    } catch (e) {
+      return errnoOf(e) !== "ENOENT" && errnoOf(e) !== "ENOTDIR"
+    }
+  })
 
 const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> =>
   Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
