@@ -35,7 +35,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Config, Context, Effect, Layer, Option, Redacted, Result, Semaphore } from "effect"
+import { Clock, ConfigProvider, Context, Effect, Layer, Option, Redacted, Result, Semaphore } from "effect"
 import * as AuthDotJson from "./AuthDotJson.ts"
 import { AuthPolicy } from "./AuthPolicy.ts"
 import { CredentialStore } from "./CredentialStore.ts"
@@ -119,7 +119,7 @@ export interface AuthManagerShape {
 export interface AuthManagerOptions {
   /** Run the startup policy check when the layer is built (default true). */
   readonly enforcePolicy?: boolean
-  /** Read `CODEX_API_KEY` / `CODEX_ACCESS_TOKEN` through `Config` (default true). */
+  /** Read `CODEX_API_KEY` / `CODEX_ACCESS_TOKEN` from the current `ConfigProvider` (default true). */
   readonly useEnvironment?: boolean
   /** How often the hot path checks the store's fingerprint for other processes' writes (default 250 ms). */
   readonly changeCheckIntervalMs?: number
@@ -190,12 +190,18 @@ const headersFor = (token: string, mode: AuthDotJson.AuthMode, accountId: string
     ? { authorization: `Bearer ${token}`, "chatgpt-account-id": accountId }
     : { authorization: `Bearer ${token}` }
 
+/**
+ * A non-blank environment variable, read from the current `ConfigProvider` (so tests can inject
+ * one) without `Config`, whose Schema machinery would load on every start.
+ */
 const envSecret = (name: string): Effect.Effect<string | undefined> =>
-  Effect.map(Config.option(Config.String(name)), (o) => {
-    if (Option.isNone(o)) return undefined
-    const v = o.value.trim()
-    return v.length > 0 ? v : undefined
-  }).pipe(Effect.orElseSucceed(() => undefined))
+  ConfigProvider.ConfigProvider.use((provider) => provider.load([name])).pipe(
+    Effect.map((node) => {
+      const v = node?.value?.trim()
+      return v !== undefined && v.length > 0 ? v : undefined
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
 
 /** The document a successful refresh produces: unknown fields kept, returned tokens replaced. */
 export const mergeRefreshed = (

@@ -21,7 +21,7 @@
  */
 import { Errors } from "@codex-auth/core"
 import type { AuthPolicy } from "@codex-auth/core"
-import { Config, Context, Effect, Layer, Option, Result } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Result } from "effect"
 import { lstatSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import {
@@ -191,8 +191,13 @@ const loadRequirementsFile = (path: string) =>
     return yield* fromResult(validateRequirementsTable(table, { file: path, text }))
   })
 
+/**
+ * A non-empty environment variable, read from the current `ConfigProvider` (so tests can inject
+ * one) without `Config`, whose Schema machinery would load on every start.
+ */
 const envValue = (name: string): Effect.Effect<string | undefined> =>
-  Effect.map(Config.option(Config.String(name)), (o) => (Option.isSome(o) && o.value.length > 0 ? o.value : undefined)).pipe(
+  ConfigProvider.ConfigProvider.use((provider) => provider.load([name])).pipe(
+    Effect.map((node) => (node?.value !== undefined && node.value.length > 0 ? node.value : undefined)),
     Effect.orElseSucceed(() => undefined)
   )
 

@@ -21,7 +21,7 @@ import {
   CredentialStore,
   Errors
 } from "@codex-auth/core"
-import { Config, Effect, Layer, Option, Redacted, Result } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Redacted, Result } from "effect"
 import { CodexConfig, type CodexConfigShape, layer as configLayer, type LoadOptions, type Sourced } from "./CodexConfig.ts"
 import type { LoginMethod } from "./Settings.ts"
 
@@ -235,12 +235,18 @@ const purgeAndFail = Effect.fnUntraced(function*(store: CredentialStore.Credenti
   })
 })
 
+/**
+ * A non-blank environment variable, read from the current `ConfigProvider` (so tests can inject
+ * one) without `Config`, whose Schema machinery would load on every start.
+ */
 const envSecret = (name: string): Effect.Effect<string | undefined> =>
-  Effect.map(Config.option(Config.Redacted(name)), (o) => {
-    if (Option.isNone(o)) return undefined
-    const v = Redacted.value(o.value).trim()
-    return v.length > 0 ? v : undefined
-  }).pipe(Effect.orElseSucceed(() => undefined))
+  ConfigProvider.ConfigProvider.use((provider) => provider.load([name])).pipe(
+    Effect.map((node) => {
+      const v = node?.value?.trim()
+      return v !== undefined && v.length > 0 ? v : undefined
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
 
 const envViolation = (name: string, v: Errors.PolicyViolation) =>
   new Errors.PolicyViolation({
