@@ -21,8 +21,9 @@ describe("concurrency soak (one CODEX_HOME, strict issuer)", () => {
     expect(report.operations["logout"] ?? 0).toBeGreaterThan(5)
     expect(report.operations["cli:status"] ?? 0).toBeGreaterThan(3)
     expect((report.operations["cli:login-device"] ?? 0) + (report.operations["cli:logout"] ?? 0)).toBeGreaterThan(0)
-    // The CLI's own refresh (`token` on tokens inside the refresh margin) took part in the contention.
-    expect(report.issuer.refreshRequestsByCli).toBeGreaterThan(0)
+    // The CLI's `token` took part (it refreshes tokens inside the refresh margin — or, as often under
+    // this contention, adopts the ones another process refreshed while it waited for the lock).
+    expect(report.operations["cli:token"] ?? 0).toBeGreaterThan(0)
     expect(report.lockWaitMs.samples).toBeGreaterThan(100)
     expect(report.finalState).not.toContain("refuses")
   }, 90_000)

@@ -91,17 +91,30 @@ const runChild = (program: string, args: ReadonlyArray<string>, env: Record<stri
     child.stdin.end(input)
   })
 
-/** Exit codes that are a correct answer for each CLI command in the soak. */
-const cliCommands = (issuer: string): ReadonlyArray<{ readonly name: string; readonly args: ReadonlyArray<string>; readonly ok: ReadonlyArray<number>; readonly weight: number; readonly stdin?: boolean }> => [
-  { name: "status", args: ["login", "status", "--json"], ok: [0, 1], weight: 4 },
-  { name: "token", args: ["token"], ok: [0, 1], weight: 4 },
-  { name: "login-apikey", args: ["login", "--with-api-key"], ok: [0], weight: 1, stdin: true },
+interface CliCommand {
+  readonly name: string
+  readonly args: ReadonlyArray<string>
+  /** Exit codes that are a correct answer. */
+  readonly ok: ReadonlyArray<number>
+  readonly stdin?: boolean
+}
+
+/**
+ * What each CLI loop runs, in this order from its own starting point, round and round: every
+ * command comes up every 12 runs, and `token` often follows a sign-in (fresh tokens inside the
+ * refresh margin, so it refreshes).
+ */
+const cliSchedule = (issuer: string): ReadonlyArray<CliCommand> => {
+  const status: CliCommand = { name: "status", args: ["login", "status", "--json"], ok: [0, 1] }
+  const token: CliCommand = { name: "token", args: ["token"], ok: [0, 1] }
+  const loginApiKey: CliCommand = { name: "login-apikey", args: ["login", "--with-api-key"], ok: [0], stdin: true }
   // A real device-code sign-in against the mock (auto-approved): new grant, superseded tokens revoked.
-  { name: "login-device", args: ["login", "--device-auth", "--issuer", issuer], ok: [0], weight: 1 },
-  { name: "logout-local", args: ["logout", "--local-only"], ok: [0], weight: 1 },
+  const loginDevice: CliCommand = { name: "login-device", args: ["login", "--device-auth", "--issuer", issuer], ok: [0] }
+  const logoutLocal: CliCommand = { name: "logout-local", args: ["logout", "--local-only"], ok: [0] }
   // Logout with revocation at the issuer the tokens came from.
-  { name: "logout", args: ["logout"], ok: [0], weight: 1 }
-]
+  const logout: CliCommand = { name: "logout", args: ["logout"], ok: [0] }
+  return [status, token, loginDevice, token, status, logout, loginApiKey, token, status, logoutLocal, token, status]
+}
 
 export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
   const kind = options.kind ?? "safe"
@@ -160,10 +173,12 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
     const failures: Record<string, number> = {}
     const env = cleanEnv({ CODEX_HOME: codexHome })
     const deadline = started + options.durationMs
-    const picks = cliCommands(issuer.url).flatMap((c) => Array.from({ length: c.weight }, () => c))
-    const slots = Array.from({ length: options.cliSlots }, async () => {
+    const schedule = cliSchedule(issuer.url)
+    const slots = Array.from({ length: options.cliSlots }, async (_, slot) => {
+      // Spread the loops over the schedule: the first one signs in on its third run.
+      let next = Math.floor((slot * schedule.length) / Math.max(1, options.cliSlots))
       while (Date.now() < deadline) {
-        const c = picks[Math.floor(Math.random() * picks.length)]!
+        const c = schedule[next++ % schedule.length]!
         const r = await runChild(process.execPath, [cliPath, ...c.args], env, c.stdin === true ? `${apiKey}\n` : "")
         if (c.ok.includes(r.code ?? -1)) operations[`cli:${c.name}`] = (operations[`cli:${c.name}`] ?? 0) + 1
         else {
