@@ -13,7 +13,7 @@
  */
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import { NetworkError, type TlsConfigError } from "@codex-auth/core/Errors"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as tls from "node:tls"
 import { EnvHttpProxyAgent, WebSocket, type Dispatcher } from "undici"
 import { type CaBundle, type CaSelection, type Env, loadCaBundle, selectCaBundle, trustedRoots } from "./CaBundle.ts"
