@@ -66,4 +66,44 @@ describe("crash consistency of the keyring entry (kill -9)", () => {
     expect(login.code, login.stderr).toBe(0)
     expect(readKeyringEntry(address, codexHome)).toBe(compact(apiKeys[0]!))
   }, 120_000)
+
+  it("CLI --store auto login/logout: 30 kills leave the keyring entry and auth.json each absent or whole, and status reads a known document", async () => {
+    const address = keyring!.address
+    const codexHome = tempCodexHome()
+    const mark = newMark()
+    const env = cleanEnv({ CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address, [MARK_VARIABLE]: mark })
+    const known = new Map(apiKeys.map((k) => [compact(k), k]))
+    const victim = (i: number) =>
+      i % 3 === 2
+        ? spawnProcess(process.execPath, [cliPath, "--store", "auto", "logout", "--local-only"], env)
+        : spawnProcess(process.execPath, [cliPath, "--store", "auto", "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
+    const fullRun = await calibrate(() => victim(0))
+    const report = await runKillCampaign({
+      codexHome,
+      kills: 30,
+      parallel: 3,
+      maxDelayMs: fullRun * 1.2,
+      adaptive: true,
+      concurrentReader: false,
+      apiKeys,
+      spawn: victim,
+      extraCheck: () => {
+        const secret = readKeyringEntry(address, codexHome)
+        if (secret !== "" && !known.has(secret)) return { state: "foreign", problems: [`keyring entry is torn or unknown (${secret.length} bytes)`] }
+        return { state: secret === "" ? "absent" : "known", problems: [] }
+      },
+      afterBatch: async () => {
+        // Whatever the kills left, a reader gets one whole document or none.
+        const status = await runCli(["--store", "auto", "login", "status", "--json"], { env: { CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address } })
+        if (status.code === 1) return []
+        if (status.code !== 0) return [`status exited ${status.code}: ${status.stderr.trim()}`]
+        const masked = JSON.parse(status.stdout).api_key?.masked as string | undefined
+        return masked !== undefined && apiKeys.some((k) => masked.endsWith(k.slice(-5))) ? [] : [`status reported an unknown document: ${status.stdout.slice(0, 200)}`]
+      }
+    })
+    console.log(`[reliability] keyring (auto): ${report.killed} kills (${report.finished} finished first), states ${JSON.stringify(report.states)}, ${report.elapsedMs} ms`)
+    expect(report.problems).toEqual([])
+    expect(report.killed).toBe(30)
+    expect(await awaitNoSurvivors(mark)).toEqual([])
+  }, 120_000)
 })
