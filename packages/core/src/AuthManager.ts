@@ -35,12 +35,13 @@
  *
  * @since 0.1.0
  */
-import { Clock, ConfigProvider, Context, Effect, Layer, Option, Redacted, Result, Semaphore } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted, Result, Semaphore } from "effect"
 import * as AuthDotJson from "./AuthDotJson.ts"
 import { AuthPolicy } from "./AuthPolicy.ts"
 import { CredentialStore } from "./CredentialStore.ts"
 import * as Errors from "./Errors.ts"
 import * as Jwt from "./Jwt.ts"
+import { envString } from "./Env.ts"
 import * as ReauthMarker from "./ReauthMarker.ts"
 import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
 
@@ -190,19 +191,6 @@ const headersFor = (token: string, mode: AuthDotJson.AuthMode, accountId: string
     ? { authorization: `Bearer ${token}`, "chatgpt-account-id": accountId }
     : { authorization: `Bearer ${token}` }
 
-/**
- * A non-blank environment variable, read from the current `ConfigProvider` (so tests can inject
- * one) without `Config`, whose Schema machinery would load on every start.
- */
-const envSecret = (name: string): Effect.Effect<string | undefined> =>
-  ConfigProvider.ConfigProvider.use((provider) => provider.load([name])).pipe(
-    Effect.map((node) => {
-      const v = node?.value?.trim()
-      return v !== undefined && v.length > 0 ? v : undefined
-    }),
-    Effect.orElseSucceed(() => undefined)
-  )
-
 /** The document a successful refresh produces: unknown fields kept, returned tokens replaced. */
 export const mergeRefreshed = (
   doc: AuthDotJson.AuthDocument,
@@ -240,8 +228,8 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
   const lock = yield* Semaphore.make(1)
   const now = () => clock.currentTimeMillisUnsafe()
 
-  const envApiKey = options.useEnvironment === false ? undefined : yield* envSecret("CODEX_API_KEY")
-  const envAccessToken = options.useEnvironment === false ? undefined : yield* envSecret("CODEX_ACCESS_TOKEN")
+  const envApiKey = options.useEnvironment === false ? undefined : yield* envString("CODEX_API_KEY", { trim: true })
+  const envAccessToken = options.useEnvironment === false ? undefined : yield* envString("CODEX_ACCESS_TOKEN", { trim: true })
 
   if (options.enforcePolicy !== false) {
     yield* enforcePolicyAtStartup(store, policy, envApiKey, envAccessToken)

@@ -27,6 +27,7 @@
  */
 import { Errors, RefreshTransport as Port } from "@codex-auth/core"
 import { Tls } from "@codex-auth/tls"
+import { errorCode, jsonObject } from "./internal/http.ts"
 import { sanitize } from "./LoginError.ts"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
@@ -80,26 +81,7 @@ const envUrl = (name: string): Effect.Effect<string | undefined> =>
  * The issuer error code of an error body, as codex-rs `extract_refresh_token_error_code` reads
  * it: `error.code` (object form), `error` (string form), else a top-level `code`. Lower-cased.
  */
-export const extractErrorCode = (body: string): string | undefined => {
-  if (body.trim().length === 0) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(body)
-  } catch {
-    return undefined
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
-  const map = value as Record<string, unknown>
-  const error = map["error"]
-  if (typeof error === "object" && error !== null && !Array.isArray(error)) {
-    const code = (error as Record<string, unknown>)["code"]
-    if (typeof code === "string") return code.toLowerCase()
-  } else if (typeof error === "string") {
-    return error.toLowerCase()
-  }
-  const code = map["code"]
-  return typeof code === "string" ? code.toLowerCase() : undefined
-}
+export const extractErrorCode = (body: string): string | undefined => errorCode(body)?.toLowerCase()
 
 /** Classifies a non-2xx refresh answer: `ReauthRequired` (permanent) or `NetworkError` (transient). */
 export const classifyFailure = (
@@ -124,14 +106,8 @@ const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effec
   response.text.pipe(Effect.orElseSucceed(() => ""))
 
 const parseTokens = (body: string): Port.RefreshedTokens | undefined => {
-  let value: unknown
-  try {
-    value = JSON.parse(body)
-  } catch {
-    return undefined
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
-  const map = value as Record<string, unknown>
+  const map = jsonObject(body)
+  if (map === undefined) return undefined
   const field = (k: string): Redacted.Redacted<string> | undefined | null => {
     const v = map[k]
     if (v === undefined || v === null) return undefined

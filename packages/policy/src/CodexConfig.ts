@@ -19,9 +19,9 @@
  *
  * @since 0.1.0
  */
-import { Errors } from "@codex-auth/core"
+import { Env, Errors } from "@codex-auth/core"
 import type { AuthPolicy } from "@codex-auth/core"
-import { ConfigProvider, Context, Effect, Layer, Result } from "effect"
+import { Context, Effect, Layer, Result } from "effect"
 import { lstatSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import {
@@ -192,16 +192,6 @@ const loadRequirementsFile = (path: string) =>
   })
 
 /**
- * A non-empty environment variable, read from the current `ConfigProvider` (so tests can inject
- * one) without `Config`, whose Schema machinery would load on every start.
- */
-const envValue = (name: string): Effect.Effect<string | undefined> =>
-  ConfigProvider.ConfigProvider.use((provider) => provider.load([name])).pipe(
-    Effect.map((node) => (node?.value !== undefined && node.value.length > 0 ? node.value : undefined)),
-    Effect.orElseSucceed(() => undefined)
-  )
-
-/**
  * Chooses the system file or the test override from the environment variable `envName`. The
  * override is ignored (with a note) when the system file exists, so an installed policy cannot be
  * bypassed by pointing the variable at a file of one's own.
@@ -211,7 +201,7 @@ export const resolveSystemPath = (
   envName: string
 ): Effect.Effect<{ readonly path: string; readonly note: string | undefined }> =>
   Effect.gen(function*() {
-    const fromEnv = yield* envValue(envName)
+    const fromEnv = yield* Env.envString(envName)
     if (fromEnv === undefined) return { path: systemDefault, note: undefined }
     const wanted = resolve(fromEnv)
     if (wanted === systemDefault) return { path: systemDefault, note: undefined }

@@ -19,9 +19,10 @@ import {
   AuthDotJson,
   AuthPolicy,
   CredentialStore,
+  Env,
   Errors
 } from "@codex-auth/core"
-import { ConfigProvider, Effect, Layer, Option, Redacted, Result } from "effect"
+import { Effect, Layer, Option, Redacted, Result } from "effect"
 import { CodexConfig, type CodexConfigShape, layer as configLayer, type LoadOptions, type Sourced } from "./CodexConfig.ts"
 import type { LoginMethod } from "./Settings.ts"
 
@@ -235,19 +236,6 @@ const purgeAndFail = Effect.fnUntraced(function*(store: CredentialStore.Credenti
   })
 })
 
-/**
- * A non-blank environment variable, read from the current `ConfigProvider` (so tests can inject
- * one) without `Config`, whose Schema machinery would load on every start.
- */
-const envSecret = (name: string): Effect.Effect<string | undefined> =>
-  ConfigProvider.ConfigProvider.use((provider) => provider.load([name])).pipe(
-    Effect.map((node) => {
-      const v = node?.value?.trim()
-      return v !== undefined && v.length > 0 ? v : undefined
-    }),
-    Effect.orElseSucceed(() => undefined)
-  )
-
 const envViolation = (name: string, v: Errors.PolicyViolation) =>
   new Errors.PolicyViolation({
     rule: v.rule,
@@ -262,13 +250,13 @@ const envViolation = (name: string, v: Errors.PolicyViolation) =>
  */
 export const checkEnvironment: Effect.Effect<void, Errors.PolicyViolation, AuthPolicy.AuthPolicy> = Effect.gen(function*() {
   const policy = yield* AuthPolicy.AuthPolicy
-  const apiKey = yield* envSecret("CODEX_API_KEY")
+  const apiKey = yield* Env.envString("CODEX_API_KEY", { trim: true })
   if (apiKey !== undefined) {
     yield* policy.checkCredentials(AuthDotJson.fromApiKey(Redacted.make(apiKey))).pipe(
       Effect.mapError((v) => envViolation("CODEX_API_KEY", v))
     )
   }
-  const accessToken = yield* envSecret("CODEX_ACCESS_TOKEN")
+  const accessToken = yield* Env.envString("CODEX_ACCESS_TOKEN", { trim: true })
   if (accessToken !== undefined) {
     // The access token carries the same `https://api.openai.com/auth` claims as the ID token.
     const token = Redacted.make(accessToken)
