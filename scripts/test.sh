@@ -14,7 +14,7 @@ report_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-test-report.XXXXXX")"
 export CODEX_AUTH_TEST_REPORT_DIR="$report_dir"
 mkdir -p test-artifacts
 status=0
-scripts/keyring-session.sh pnpm turbo run test --concurrency=1 --output-logs=full || status=$?
+scripts/keyring-session.sh pnpm turbo run test --concurrency=1 --continue --output-logs=full || status=$?
 CODEX_AUTH_TEST_REPORT_SUFFIX="-no-dbus" CODEX_AUTH_KEYRING_EXPECT=unavailable \
   env -u DBUS_SESSION_BUS_ADDRESS pnpm --filter @codex-auth/storage run test:keyring || status=$?
 
