@@ -14,6 +14,17 @@ import * as Payloads from "./Payloads.ts"
 
 Payloads.mark("entry")
 
+// Effect 4 and @effect/platform-node need Node >= 22.19: say so plainly rather than fail later
+// with an internal error.
+const [major = 0, minor = 0] = process.versions.node.split(".").map(Number)
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(
+    `error: codex-auth needs Node.js 22.19 or newer; this is ${process.version}.\n` +
+      "hint: Install Node 24 (or run `source scripts/env.sh` in the codex-auth repository, which fetches it), then run the command again.\n"
+  )
+  process.exit(9)
+}
+
 declare const __CODEX_AUTH_VERSION__: string | undefined
 declare const __CODEX_AUTH_PAYLOADS__: string | undefined
 const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSION__ : "0.1.0"

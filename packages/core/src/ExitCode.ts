@@ -16,6 +16,7 @@ export const ExitCode = {
   Network: 6,
   LoginFailed: 7,
   Config: 8,
+  Runtime: 9,
   Internal: 70,
   Interrupted: 130
 } as const
@@ -32,6 +33,7 @@ export const exitCodeTable: ReadonlyArray<readonly [ExitCode, string, string]> =
   [ExitCode.Network, "network", "Network, TLS, proxy or issuer error (including a CA bundle problem)."],
   [ExitCode.LoginFailed, "login_failed", "The sign-in flow failed: denied, timed out, port in use, device code expired."],
   [ExitCode.Config, "config", "config.toml or managed configuration is malformed or holds an invalid value."],
+  [ExitCode.Runtime, "runtime", "The Node.js running codex-auth is too old (needs 22.19 or newer)."],
   [ExitCode.Internal, "internal", "A bug: please report it."],
   [ExitCode.Interrupted, "interrupted", "Cancelled by Ctrl-C or SIGTERM."]
 ]
