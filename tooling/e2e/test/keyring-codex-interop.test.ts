@@ -11,59 +11,25 @@
 import { AuthDotJson, ExitCode } from "@codex-auth/core"
 import { CodexHome, KeyringStore } from "@codex-auth/storage"
 import { Effect, Redacted } from "effect"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runCli, runCodex, tempCodexHome } from "../src/Cli.ts"
+import { startPrivateKeyring } from "../src/reliability/keyring.ts"
 
-const children: Array<ChildProcess> = []
 const cleanups: Array<() => void> = []
 afterAll(() => {
-  for (const c of children) c.kill("SIGKILL")
   for (const c of cleanups) c()
 })
 
-/** A private session bus (no service activation) and an unlocked gnome-keyring on it. */
+/** A private session bus (no service activation) and an unlocked throwaway gnome-keyring on it. */
 const startKeyring = async (): Promise<string> => {
-  const dir = fs.mkdtempSync(join(tmpdir(), "codex-auth-e2e-keyring-"))
-  fs.writeFileSync(
-    join(dir, "bus.conf"),
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:dir=${dir}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`
-  )
-  const bus = spawn("dbus-daemon", [`--config-file=${join(dir, "bus.conf")}`, "--nofork", "--print-address=1"], { stdio: ["ignore", "pipe", "ignore"] })
-  children.push(bus)
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = ""
-    bus.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d
-      if (out.includes("\n")) resolve(out.split("\n")[0]!.trim())
-    })
-    bus.on("error", reject)
-    bus.on("exit", (code) => reject(new Error(`dbus-daemon exited with ${code} (install dbus: scripts/system-deps.sh)`)))
-  })
-  fs.mkdirSync(join(dir, "data"))
-  fs.mkdirSync(join(dir, "run"), { mode: 0o700 })
-  const gk = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
-    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address, XDG_DATA_HOME: join(dir, "data"), XDG_RUNTIME_DIR: join(dir, "run") },
-    stdio: ["pipe", "ignore", "ignore"]
-  })
-  children.push(gk)
-  gk.stdin!.end("throwaway-e2e-password")
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync("secret-tool", ["store", "--label=probe", "codex-auth-e2e-probe", "1"], {
-      env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address },
-      input: "x",
-      timeout: 5_000
-    })
-    if (r.status === 0) return address
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error("gnome-keyring did not come up on the private bus")
+  const keyring = await startPrivateKeyring()
+  cleanups.push(keyring.stop)
+  return keyring.address
 }
 
 /** A unix socket that accepts D-Bus connections and never answers. */
