@@ -27,7 +27,7 @@
  */
 import { Errors, RefreshTransport as Port } from "@codex-auth/core"
 import { Tls } from "@codex-auth/tls"
-import { errorCode, jsonObject } from "./internal/http.ts"
+import { errorCode, jsonObject, targetOf } from "./internal/http.ts"
 import { sanitize } from "./LoginError.ts"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
@@ -57,16 +57,6 @@ const VERSION = "0.1.0"
 
 export const defaultUserAgent = (): string =>
   `codex-auth/${VERSION} (${process.platform}; ${process.arch}) node/${process.versions.node}`
-
-/** The URL without userinfo, query or fragment, for messages. */
-export const displayUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    return `${u.protocol}//${u.host}${u.pathname}`
-  } catch {
-    return "(an invalid URL)"
-  }
-}
 
 const trimSlash = (s: string) => s.replace(/\/+$/, "")
 
@@ -139,7 +129,7 @@ export const make = (options: RefreshTransportOptions = {}) =>
 
     const refresh = Effect.fn("RefreshTransport.refresh")(function*(request: Port.RefreshRequest) {
       const url = refreshOverride ?? `${trimSlash(request.issuer)}/oauth/token`
-      const target = `POST ${displayUrl(url)}`
+      const target = targetOf("POST", url)
       const timeoutText = `no answer within ${Math.round(Duration.toMillis(refreshTimeout) / 1000)} s`
       const ambiguous = "The issuer may have rotated the token anyway; codex-auth will not resend it blindly and re-reads the stored credentials first."
       const answer = yield* Effect.gen(function*() {
@@ -170,7 +160,7 @@ export const make = (options: RefreshTransportOptions = {}) =>
 
     const revoke = Effect.fn("RefreshTransport.revoke")(function*(request: Port.RevokeRequest) {
       const url = revokeOverride ?? `${trimSlash(request.issuer)}/oauth/revoke`
-      const target = `POST ${displayUrl(url)}`
+      const target = targetOf("POST", url)
       const status = yield* client.execute(post(url, {
         token: Redacted.value(request.token),
         token_type_hint: request.tokenTypeHint,
