@@ -90,37 +90,18 @@ export const makeAutoStore = (options: AutoOptions) =>
       }))
 
     const remove = file.withLock(Effect.gen(function*() {
-      const location = keyring.location()
-      const fromKeyring = yield* Effect.result(keyring.erase)
-      const fromFile = yield* Effect.result(file.remove)
+      const { report } = yield* KeyringStore.eraseKeyringAndFile(keyring, file, authPath, noKeyringHere)
       version++
-      const removed: Array<string> = []
-      const absent: Array<string> = []
-      const failed: Array<{ location: string; detail: string }> = []
-      if (Result.isSuccess(fromKeyring)) {
-        ;(fromKeyring.success ? removed : absent).push(location)
-      } else if (noKeyringHere(fromKeyring.failure)) {
-        absent.push(`${location} (no keyring in this session: ${fromKeyring.failure.reason})`)
-      } else {
-        failed.push({ location, detail: `the keyring is unavailable (${fromKeyring.failure.reason}): ${fromKeyring.failure.detail}` })
-      }
-      if (Result.isSuccess(fromFile)) {
-        removed.push(...fromFile.success.removed)
-        absent.push(...fromFile.success.absent)
-        failed.push(...fromFile.success.failed)
-      } else {
-        failed.push({ location: authPath, detail: fromFile.failure.detail })
-      }
-      if (removed.length === 0 && failed.length > 0) {
+      if (report.removed.length === 0 && report.failed.length > 0) {
         return yield* new Errors.StorageError({
           backend: "auto",
           operation: "delete",
-          location: `${location} and ${authPath}`,
-          detail: failed.map((f) => `${f.location}: ${f.detail}`).join("; "),
+          location: `${keyring.location()} and ${authPath}`,
+          detail: report.failed.map((f) => `${f.location}: ${f.detail}`).join("; "),
           suggestion: "Remove the keyring entry with your keyring manager (e.g. `secret-tool clear service \"Codex Auth\"`) and the file by hand."
         })
       }
-      return { removed, absent, failed } satisfies CredentialStore.RemoveReport
+      return report
     }))
 
     /** Before any load or save, find out what a load would use (without warning). */

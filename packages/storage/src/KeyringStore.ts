@@ -573,6 +573,41 @@ const storageError = (operation: Errors.StorageOperation, location: string, e: K
     suggestion: suggestionFor(e.reason)
   })
 
+/**
+ * Erases this CODEX_HOME's keyring entry and its auth.json (the caller holds the credential lock)
+ * and reports each. A keyring failure for which `countAsAbsent` holds (auto mode: no keyring can
+ * exist in this session) is reported as absent rather than failed.
+ */
+export const eraseKeyringAndFile = (
+  keyring: KeyringAccess,
+  file: CredentialStore.CredentialStoreShape,
+  authPath: string,
+  countAsAbsent: (e: KeyringUnavailable) => boolean = () => false
+): Effect.Effect<{ readonly report: CredentialStore.RemoveReport; readonly keyringFailure: KeyringUnavailable | undefined }> =>
+  Effect.gen(function*() {
+    const location = keyring.location()
+    const fromKeyring = yield* Effect.result(keyring.erase)
+    const fromFile = yield* Effect.result(file.remove)
+    const removed: Array<string> = []
+    const absent: Array<string> = []
+    const failed: Array<{ location: string; detail: string }> = []
+    if (Result.isSuccess(fromKeyring)) {
+      ;(fromKeyring.success ? removed : absent).push(location)
+    } else if (countAsAbsent(fromKeyring.failure)) {
+      absent.push(`${location} (no keyring in this session: ${fromKeyring.failure.reason})`)
+    } else {
+      failed.push({ location, detail: `the keyring is unavailable (${fromKeyring.failure.reason}): ${fromKeyring.failure.detail}` })
+    }
+    if (Result.isSuccess(fromFile)) {
+      removed.push(...fromFile.success.removed)
+      absent.push(...fromFile.success.absent)
+      failed.push(...fromFile.success.failed)
+    } else {
+      failed.push({ location: authPath, detail: fromFile.failure.detail })
+    }
+    return { report: { removed, absent, failed }, keyringFailure: Result.isFailure(fromKeyring) ? fromKeyring.failure : undefined }
+  })
+
 /** Builds the keyring-mode `CredentialStore`. */
 export const makeKeyringStore = (options: KeyringOptions) =>
   Effect.gen(function*() {
@@ -599,29 +634,14 @@ export const makeKeyringStore = (options: KeyringOptions) =>
       }))
 
     const remove = file.withLock(Effect.gen(function*() {
-      const location = keyring.location()
-      const fromKeyring = yield* Effect.result(keyring.erase)
-      const fromFile = yield* Effect.result(file.remove)
+      const { keyringFailure, report } = yield* eraseKeyringAndFile(keyring, file, authPath)
       version++
-      const removed: Array<string> = []
-      const absent: Array<string> = []
-      const failed: Array<{ location: string; detail: string }> = []
-      if (Result.isSuccess(fromKeyring)) (fromKeyring.success ? removed : absent).push(location)
-      else failed.push({ location, detail: `the keyring is unavailable (${fromKeyring.failure.reason}): ${fromKeyring.failure.detail}` })
-      if (Result.isSuccess(fromFile)) {
-        removed.push(...fromFile.success.removed)
-        absent.push(...fromFile.success.absent)
-        failed.push(...fromFile.success.failed)
-      } else {
-        failed.push({ location: authPath, detail: fromFile.failure.detail })
+      if (report.removed.length === 0 && report.failed.length > 0) {
+        return yield* (keyringFailure !== undefined
+          ? storageError("delete", keyring.entry(), keyringFailure)
+          : new Errors.StorageError({ backend: "keyring", operation: "delete", location: keyring.entry(), detail: report.failed.map((f) => f.detail).join("; ") }))
       }
-      if (removed.length === 0 && failed.length > 0) {
-        const first = Result.isFailure(fromKeyring) ? fromKeyring.failure : undefined
-        return yield* (first !== undefined
-          ? storageError("delete", keyring.entry(), first)
-          : new Errors.StorageError({ backend: "keyring", operation: "delete", location: keyring.entry(), detail: failed.map((f) => f.detail).join("; ") }))
-      }
-      return { removed, absent, failed } satisfies CredentialStore.RemoveReport
+      return report
     }))
 
     return CredentialStore.CredentialStore.of({
