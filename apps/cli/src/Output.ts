@@ -7,7 +7,7 @@
 import { Errors, ExitCode } from "@codex-auth/core"
 import { Cause, Data, Effect } from "effect"
 
-export const stdout = (text: string) => Effect.sync(() => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`))
+/** Prints on stderr, adding a final newline. (stdout: `programs/Stdout.ts`, one writer for all commands.) */
 export const stderr = (text: string) => Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`))
 
 /** Ends the run with `code` after the command already printed all it had to say. */
