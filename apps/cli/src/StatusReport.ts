@@ -8,9 +8,6 @@ import { AuthDotJson, type CredentialStore, Jwt, ReauthMarker } from "@codex-aut
 import type { Policy } from "@codex-auth/policy"
 import { Option, Redacted } from "effect"
 
-export const REFRESH_SKEW_MS = 5 * 60 * 1000
-export const MAX_REFRESH_AGE_MS = 8 * 24 * 60 * 60 * 1000
-
 export interface StatusJson {
   readonly schema_version: 1
   readonly logged_in: boolean
@@ -61,18 +58,6 @@ export interface StatusJson {
 const iso = (ms: number | undefined): string | null => (ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString())
 const envSet = (name: string) => (process.env[name] ?? "").length > 0
 
-/** When the next proactive refresh is due: 5 minutes before the access token expires, or 8 days after the last refresh. */
-export const nextRefreshDue = (doc: AuthDotJson.AuthDocument): number | undefined => {
-  if (doc.tokens === undefined) return undefined
-  const exp = Jwt.expiryMillis(Redacted.value(doc.tokens.accessToken))
-  const last = doc.lastRefresh !== undefined ? Date.parse(doc.lastRefresh) : Number.NaN
-  const candidates = [
-    exp !== undefined ? exp - REFRESH_SKEW_MS : undefined,
-    Number.isFinite(last) ? last + MAX_REFRESH_AGE_MS : undefined
-  ].filter((n): n is number => n !== undefined)
-  return candidates.length === 0 ? undefined : Math.min(...candidates)
-}
-
 export const build = (input: {
   readonly codexHome: string
   readonly doc: Option.Option<AuthDotJson.AuthDocument>
@@ -83,7 +68,8 @@ export const build = (input: {
   const doc = Option.getOrUndefined(input.doc)
   const mode = doc === undefined ? undefined : AuthDotJson.modeOf(doc)
   const claims = doc === undefined ? undefined : AuthDotJson.claimsOf(doc)
-  const due = doc === undefined ? undefined : nextRefreshDue(doc)
+  const dueAt = doc === undefined ? Number.POSITIVE_INFINITY : AuthDotJson.refreshDueAt(doc)
+  const due = Number.isFinite(dueAt) ? dueAt : undefined
   const reauth = mode === "chatgpt" ? ReauthMarker.activeFor(input.codexHome, doc) : undefined
   return {
     schema_version: 1,

@@ -8,7 +8,7 @@
  */
 import { Redacted, Result } from "effect"
 import { CorruptCredentials } from "./Errors.ts"
-import { parseClaims, type TokenClaims } from "./Jwt.ts"
+import { expiryMillis, parseClaims, type TokenClaims } from "./Jwt.ts"
 
 /** Where ChatGPT tokens came from, so refresh and revoke go back to the same issuer (Codex ≥ 0.169). */
 export interface OAuthProvenance {
@@ -213,3 +213,22 @@ export const provenanceOf = (doc: AuthDocument): OAuthProvenance | undefined => 
 /** Masks an API key the way Codex prints it: first 8 chars, `***`, last 5. */
 export const maskApiKey = (key: string): string =>
   key.length <= 13 ? "***" : `${key.slice(0, 8)}***${key.slice(-5)}`
+
+/** Proactive refresh window before the access token's `exp` (Codex: 5 minutes). */
+export const REFRESH_SKEW_MS = 5 * 60 * 1000
+/** Refresh when `last_refresh` is older than this (Codex: 8 days). */
+export const MAX_REFRESH_AGE_MS = 8 * 24 * 60 * 60 * 1000
+
+/** When a ChatGPT document is due for a proactive refresh (ms); Infinity when never. */
+export const refreshDueAt = (
+  doc: AuthDocument,
+  options: { readonly refreshSkewMs?: number; readonly maxRefreshAgeMs?: number } = {}
+): number => {
+  if (doc.tokens === undefined) return Number.POSITIVE_INFINITY
+  const exp = expiryMillis(Redacted.value(doc.tokens.accessToken))
+  const last = doc.lastRefresh !== undefined ? Date.parse(doc.lastRefresh) : Number.NaN
+  return Math.min(
+    exp !== undefined ? exp - (options.refreshSkewMs ?? REFRESH_SKEW_MS) : Number.POSITIVE_INFINITY,
+    Number.isFinite(last) ? last + (options.maxRefreshAgeMs ?? MAX_REFRESH_AGE_MS) : Number.POSITIVE_INFINITY
+  )
+}

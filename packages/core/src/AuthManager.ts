@@ -45,10 +45,9 @@ import { envString } from "./Env.ts"
 import * as ReauthMarker from "./ReauthMarker.ts"
 import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
 
-/** Proactive refresh window before `exp` (Codex: 5 minutes). */
-export const REFRESH_SKEW_MS = 5 * 60 * 1000
-/** Refresh when `last_refresh` is older than this (Codex: 8 days). */
-export const MAX_REFRESH_AGE_MS = 8 * 24 * 60 * 60 * 1000
+const { MAX_REFRESH_AGE_MS, REFRESH_SKEW_MS, refreshDueAt } = AuthDotJson
+/** The refresh schedule lives with the document (the CLI's status reads it without the manager). */
+export { MAX_REFRESH_AGE_MS, REFRESH_SKEW_MS, refreshDueAt }
 
 export type CredentialSource = "env:CODEX_API_KEY" | "env:CODEX_ACCESS_TOKEN" | "store"
 
@@ -170,20 +169,6 @@ interface Snapshot {
   fastUntil: number
   tokenEffect: Effect.Effect<Redacted.Redacted<string>>
   headersEffect: Effect.Effect<Readonly<Record<string, string>>>
-}
-
-/** When a ChatGPT document is due for a proactive refresh (ms); Infinity when never. */
-export const refreshDueAt = (
-  doc: AuthDotJson.AuthDocument,
-  options: { readonly refreshSkewMs?: number; readonly maxRefreshAgeMs?: number } = {}
-): number => {
-  if (doc.tokens === undefined) return Number.POSITIVE_INFINITY
-  const exp = Jwt.expiryMillis(Redacted.value(doc.tokens.accessToken))
-  const last = doc.lastRefresh !== undefined ? Date.parse(doc.lastRefresh) : Number.NaN
-  return Math.min(
-    exp !== undefined ? exp - (options.refreshSkewMs ?? REFRESH_SKEW_MS) : Number.POSITIVE_INFINITY,
-    Number.isFinite(last) ? last + (options.maxRefreshAgeMs ?? MAX_REFRESH_AGE_MS) : Number.POSITIVE_INFINITY
-  )
 }
 
 const headersFor = (token: string, mode: AuthDotJson.AuthMode, accountId: string | undefined): Readonly<Record<string, string>> =>
