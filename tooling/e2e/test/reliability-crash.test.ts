@@ -141,6 +141,14 @@ const killAfterRotation = async (reuseGraceMs: number, rounds: number) => {
   }
 }
 
+const sizeOf = (path: string): number => {
+  try {
+    return fs.statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
 const apiKeys = [0, 1, 2, 3].map((i) => `sk-reliability-${CANARY}-${i}${"x".repeat(24)}`)
 
 describe("crash consistency (kill -9)", () => {
@@ -261,19 +269,25 @@ describe("crash consistency (kill -9)", () => {
   // lock, when no writer can own one) sweeps such files.
   it("after kills mid-save, logout leaves no credential bytes in CODEX_HOME (stale temp files are swept)", async () => {
     const codexHome = tempCodexHome()
+    // Random kill times rarely leave a stray on a loaded machine (the next save of a surviving
+    // writer sweeps it). Target the moment instead: one writer saving in a loop, the directory
+    // polled without yielding, SIGKILL as soon as a written temp file is seen (kill(2) is synchronous).
+    fs.mkdirSync(codexHome, { recursive: true, mode: 0o700 })
     let strays = 0
-    for (let round = 0; round < 10 && strays === 0; round++) {
-      await runKillCampaign({
-        codexHome,
-        kills: 20,
-        parallel: 5,
-        maxDelayMs: 60,
-        concurrentReader: false,
-        spawn: () => spawnWriter(writer, { codexHome, kind: "safe", ops: ["save"], documents: 16 })
-      })
-      strays = fs.readdirSync(codexHome).filter(isTempName).length
+    for (let attempt = 0; attempt < 20 && strays === 0; attempt++) {
+      const victim = spawnWriter(writer, { codexHome, kind: "safe", ops: ["save"], documents: 16 })
+      await victim.armed
+      const deadline = Date.now() + 3_000
+      while (Date.now() < deadline && victim.child.exitCode === null) {
+        // Written (non-empty) but not yet renamed: the fsync before the rename keeps it there a while.
+        if (fs.readdirSync(codexHome).some((name) => isTempName(name) && sizeOf(join(codexHome, name)) > 0)) break
+      }
+      victim.child.kill("SIGKILL")
+      await victim.exited
+      // Only a stray that holds credential bytes (the canary) makes the sweep matter.
+      strays = fs.readdirSync(codexHome).filter((name) => isTempName(name) && fs.readFileSync(join(codexHome, name), "utf8").includes(CANARY)).length
     }
-    expect(strays, "the harness produced no stray temp file to test with").toBeGreaterThan(0)
+    expect(strays, "no kill landed between a temp file's write and its rename").toBeGreaterThan(0)
     const logout = await runCli(["logout", "--local-only"], { env: { CODEX_HOME: codexHome } })
     expect(logout.code, logout.stderr).toBe(0)
     const leftovers = fs.readdirSync(codexHome).filter((name) => fs.readFileSync(join(codexHome, name), "utf8").includes(CANARY))
