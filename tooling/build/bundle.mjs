@@ -117,7 +117,7 @@ const common = {
  *   outfile: string,
  *   external?: string[],
  *   define?: Record<string, string>,
- *   payloads?: Record<string, string | { entry: string, compress?: boolean }>
+ *   payloads?: Record<string, string | { entry: string, compress?: boolean, forbid?: RegExp[] }>
  * }} options
  */
 export async function bundle(esbuild, options) {
@@ -156,14 +156,14 @@ const WRAPPER = ["(function (exports, require, module, __filename, __dirname, __
 
 /**
  * @param {typeof import("esbuild")} esbuild
- * @param {{ entry: string, outfile: string, external: string[], define?: Record<string, string>, payloads: Record<string, string | { entry: string, compress?: boolean }> }} options
+ * @param {{ entry: string, outfile: string, external: string[], define?: Record<string, string>, payloads: Record<string, string | { entry: string, compress?: boolean, forbid?: RegExp[] }> }} options
  */
 async function bundleWithPayloads(esbuild, options) {
   const dir = dirname(options.outfile)
   const stem = basename(options.outfile).replace(/\.m?js$/, "")
   const payloads = []
   for (const [name, spec] of Object.entries(options.payloads)) {
-    const { entry, compress = false } = typeof spec === "string" ? { entry: spec } : spec
+    const { entry, compress = false, forbid = [] } = typeof spec === "string" ? { entry: spec } : spec
     const result = await esbuild.build({
       ...common,
       entryPoints: [entry],
@@ -185,6 +185,13 @@ async function bundleWithPayloads(esbuild, options) {
       },
       plugins: [lazyBuiltins, workspaceSideEffectFree]
     })
+    // What the payload's code holds (not every file esbuild parsed on the way).
+    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined)
+    const inputs = Object.entries(output?.inputs ?? {}).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path)
+    for (const pattern of forbid) {
+      const hit = inputs.find((i) => pattern.test(i))
+      if (hit !== undefined) throw new Error(`payload ${name}: ${hit} must not be part of it (it is forbidden by ${pattern})`)
+    }
     const js = result.outputFiles.find((f) => f.path.endsWith(".js"))
     const map = result.outputFiles.find((f) => f.path.endsWith(".map"))
     if (js === undefined || map === undefined) throw new Error(`payload ${name}: esbuild wrote no output`)

@@ -1,7 +1,9 @@
 /**
- * The `codex-auth` executable. Hot, simple invocations (`login status`, `token`) take the fast
- * path; the rest starts the full effect/cli command tree. Both run the same programs, render
- * failures the same way and set the exit code.
+ * The `codex-auth` executable. Hot, simple invocations (`login status`, `token`) take the lean
+ * path (`Lean.ts`: the healthy case, without the effect runtime), which may decline; then the fast
+ * path (`Fast.ts`: the same effect programs as the commands, without the argument parser), which
+ * may hand a refresh over; the rest starts the full effect/cli command tree. All of them run the
+ * same code, render failures the same way and set the exit code.
  *
  * In the bundle, the two are payloads embedded after this small entry (see `Payloads.ts`), so a
  * run parses only the one it executes; from the TypeScript sources they are plain dynamic imports.
@@ -29,6 +31,10 @@ declare const __CODEX_AUTH_VERSION__: string | undefined
 declare const __CODEX_AUTH_PAYLOADS__: string | undefined
 const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSION__ : "0.1.0"
 
+interface LeanModule {
+  /** Returns the exit code, or `undefined` (nothing printed) to have the fast path run the command. */
+  readonly run: (args: FastArgs) => number | undefined
+}
 interface FastModule {
   /** Resolves with the exit code, or `undefined` to have the full CLI run the command instead. */
   readonly run: (args: FastArgs, signal: AbortSignal) => Promise<number | undefined>
@@ -75,6 +81,14 @@ const fast = matchFast(process.argv.slice(2))
 const noop = () => {}
 
 // `typeof __CODEX_AUTH_PAYLOADS__` is a build-time constant: the bundle keeps only the first branch.
+const startLean = (args: FastArgs): Promise<Started> =>
+  typeof __CODEX_AUTH_PAYLOADS__ === "string"
+    ? Promise.resolve().then(() => {
+      const p = Payloads.start<LeanModule>("lean", args.command)
+      return { run: () => Promise.resolve(p.exports.run(args)), finish: p.finish }
+    })
+    : import("./Lean.ts").then((m) => ({ run: () => Promise.resolve(m.run(args)), finish: noop }))
+
 const startFast = (args: FastArgs): Promise<Started> =>
   typeof __CODEX_AUTH_PAYLOADS__ === "string"
     ? Promise.resolve().then(() => {
@@ -100,9 +114,14 @@ const runStarted = async (started: Promise<Started>): Promise<number | undefined
   return code
 }
 
-/** The fast path when argv has one of its shapes; the full CLI otherwise, or when the fast path hands over. */
+/**
+ * For the fast argv shapes: the lean path, then (when it declines) the fast path; the full CLI
+ * otherwise, or when the fast path hands over.
+ */
 const main = async (): Promise<number> => {
   if (fast !== undefined) {
+    const lean = await runStarted(startLean(fast))
+    if (lean !== undefined) return lean
     const code = await runStarted(startFast(fast))
     if (code !== undefined) return code
   }

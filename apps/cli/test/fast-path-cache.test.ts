@@ -54,7 +54,7 @@ describe("code cache", () => {
     expect(run(["token"], xdg)).toMatchObject({ code: 0, stdout: `${key}\n`, stderr: "" })
     const [tokenCache, ...others] = caches(xdg)
     expect(others).toEqual([])
-    expect(tokenCache).toMatch(new RegExp(`^fast-[0-9a-f]{16}-token-${process.version.replaceAll(".", "\\.")}-${process.arch}\\.v8cache$`))
+    expect(tokenCache).toMatch(new RegExp(`^lean-[0-9a-f]{16}-token-${process.version.replaceAll(".", "\\.")}-${process.arch}\\.v8cache$`))
     const dir = join(xdg, "codex-auth")
     expect(statSync(dir).mode & 0o777).toBe(0o700)
     const file = join(dir, tokenCache!)
@@ -69,7 +69,7 @@ describe("code cache", () => {
 
     expect(run(["login", "status"], xdg).code).toBe(0)
     expect(run(["--version"], xdg).code).toBe(0)
-    expect(caches(xdg).map((f) => f.split("-").slice(0, 1).concat(f.split("-")[2]!).join(":"))).toEqual(["fast:status", "fast:token", "full:full"])
+    expect(caches(xdg).map((f) => f.split("-").slice(0, 1).concat(f.split("-")[2]!).join(":"))).toEqual(["full:full", "lean:status", "lean:token"])
   })
 
   it("a cache V8 refuses is replaced; one writable by others is not read but replaced", () => {
@@ -112,12 +112,12 @@ describe("code cache", () => {
     const dir = join(xdg, "codex-auth")
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     const old = ["1111111111111111", "2222222222222222", "3333333333333333", "4444444444444444", "5555555555555555"].map((h, i) => {
-      const f = join(dir, `fast-${h}-status-v20.0.0-${process.arch}.v8cache`)
+      const f = join(dir, `lean-${h}-status-v20.0.0-${process.arch}.v8cache`)
       writeFileSync(f, "old", { mode: 0o600 })
       utimesSync(f, new Date(2001 + i, 0, 1), new Date(2001 + i, 0, 1))
       return f
     })
-    const otherCommand = join(dir, `fast-1111111111111111-token-v20.0.0-${process.arch}.v8cache`)
+    const otherCommand = join(dir, `lean-1111111111111111-token-v20.0.0-${process.arch}.v8cache`)
     writeFileSync(otherCommand, "old", { mode: 0o600 })
     expect(run(["login", "status"], xdg).code).toBe(0)
     const left = caches(xdg)
@@ -133,7 +133,7 @@ describe("startup trace", () => {
     const xdg = freshCache()
     const first = run(["token"], xdg, { CODEX_AUTH_TRACE_STARTUP: "1" })
     expect(first.stdout).toBe(`${key}\n`)
-    expect(first.stderr).toMatch(/^codex-auth startup \(ms since the process started: [\d.]+\): entry \+[\d.]+, read fast \+[\d.]+, no code cache \+[\d.]+, compile \+[\d.]+, evaluate \+[\d.]+, run \+[\d.]+, write code cache \+[\d.]+, exit \+[\d.]+\n$/)
+    expect(first.stderr).toMatch(/^codex-auth startup \(ms since the process started: [\d.]+\): entry \+[\d.]+, read lean \+[\d.]+, no code cache \+[\d.]+, compile \+[\d.]+, evaluate \+[\d.]+, run \+[\d.]+, write code cache \+[\d.]+, exit \+[\d.]+\n$/)
     const second = run(["token"], xdg, { CODEX_AUTH_TRACE_STARTUP: "1" })
     expect(second.stderr).toMatch(/, read code cache \+[\d.]+, compile \+[\d.]+, evaluate \+[\d.]+, run \+[\d.]+, exit /)
     expect(run(["token"], xdg).stderr).toBe("")

@@ -1,11 +1,14 @@
 /**
- * The fast path (`login status [--json]`, `token`) against the full effect/cli path, on the built
- * bundle (apps/cli/dist/codex-auth.mjs): for each situation the fast argv shape and the same
- * command with `-c x=1` (an override of a key codex-auth ignores, which only the full CLI parses)
- * must print byte-identical stdout and stderr and exit with the same code. Which program ran is
- * read from the code cache each payload writes on its first run (`fast-…-status-…`, `full-…`).
+ * The lean and fast paths (`login status [--json]`, `token`) against the full effect/cli path, on
+ * the built bundle (apps/cli/dist/codex-auth.mjs): for each situation the fast argv shape and the
+ * same command with `-c x=1` (an override of a key codex-auth ignores, which only the full CLI
+ * parses) must print byte-identical stdout and stderr and exit with the same code. Which programs
+ * ran is read from the code cache each payload writes on its first run (`lean-…-status-…`,
+ * `fast-…-token-…`, `full-…`): the lean path serves the healthy cases and declines the rest, which
+ * the fast path then serves.
  */
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import { once } from "node:events"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
@@ -52,7 +55,7 @@ const runCli = async (args: ReadonlyArray<string>, env: Record<string, string>):
   const payloads = existsSync(dir)
     ? readdirSync(dir).map((f) => {
       const [payload, , variant] = f.split("-")
-      return payload === "fast" ? `fast:${variant}` : payload!
+      return payload === "fast" || payload === "lean" ? `${payload}:${variant}` : payload!
     }).sort()
     : []
   return { code, stdout, stderr, payloads }
@@ -96,26 +99,57 @@ interface Situation {
   readonly managed?: string
   /** Mode of the files (default 0600). */
   readonly mode?: number
+  /** Extra environment. */
+  readonly env?: Record<string, string>
+  /** The commands the lean path declines here (the fast path then runs): default none. */
+  readonly leanDeclines?: ReadonlyArray<"status" | "token">
 }
 
 // Fixed at load time, so both runs of a pair see the same documents; an hour and a bit ahead, far
 // from the rounding edges of "expires in 60m".
 const exp = nowS() + 3600 + 40
 
+const reauthMarker = JSON.stringify({
+  reason: "refresh_token_reused",
+  at: "2026-01-02T03:04:05.000Z",
+  refresh_token_sha256: createHash("sha256").update("rt-fast-1").digest("hex").slice(0, 16)
+})
+
 const situations: ReadonlyArray<Situation> = [
-  { name: "not logged in", files: {} },
+  { name: "not logged in", files: {}, leanDeclines: ["token"] },
   {
     name: "API key",
     files: { "auth.json": JSON.stringify({ OPENAI_API_KEY: "sk-proj-fastpath0123456789abcdef", tokens: null, last_refresh: null }, null, 2) }
   },
   { name: "ChatGPT tokens", files: { "auth.json": chatgptAuth(exp) } },
-  { name: "corrupt auth.json", files: { "auth.json": "{\"tokens\": {\"id_token\": " } },
+  { name: "corrupt auth.json", files: { "auth.json": "{\"tokens\": {\"id_token\": " }, leanDeclines: ["status", "token"] },
   { name: "auth.json readable by others (repaired, with a warning)", files: { "auth.json": chatgptAuth(exp) }, mode: 0o644 },
   {
     name: "policy violation (managed configuration forces API key login)",
     files: { "auth.json": chatgptAuth(exp) },
-    managed: "forced_login_method = \"api\"\n"
-  }
+    managed: "forced_login_method = \"api\"\n",
+    leanDeclines: ["status", "token"]
+  },
+  {
+    name: "a config.toml as Codex users have, with a policy the credentials meet",
+    files: {
+      "auth.json": chatgptAuth(exp),
+      "config.toml": "model = \"gpt-5\"\nforced_login_method = \"chatgpt\"\nforced_chatgpt_workspace_id = \"ws-fast\"\n\n[mcp_servers.docs]\ncommand = \"docs-mcp\"\n"
+    }
+  },
+  { name: "a malformed config.toml", files: { "auth.json": chatgptAuth(exp), "config.toml": "model = \n" }, leanDeclines: ["status", "token"] },
+  {
+    name: "the auto store (no keyring here: auth.json, with a warning)",
+    files: { "auth.json": chatgptAuth(exp), "config.toml": "cli_auth_credentials_store = \"auto\"\n" },
+    leanDeclines: ["status", "token"]
+  },
+  {
+    name: "CODEX_API_KEY in the environment",
+    files: { "auth.json": chatgptAuth(exp) },
+    env: { CODEX_API_KEY: "sk-proj-fromenv0123456789abcdef" },
+    leanDeclines: ["status", "token"]
+  },
+  { name: "a ChatGPT session that must sign in again", files: { "auth.json": chatgptAuth(exp), ".codex-auth-reauth-required": reauthMarker } }
 ]
 
 /** Puts `s` in place at fixed paths (wiping what a previous run left). */
@@ -132,7 +166,7 @@ const prepare = (s: Situation) => {
   if (s.managed !== undefined) writeFileSync(managed, s.managed)
   return {
     home,
-    env: { CODEX_HOME: home, ...(s.managed !== undefined ? { CODEX_MANAGED_CONFIG_PATH: managed } : {}) }
+    env: { CODEX_HOME: home, ...(s.managed !== undefined ? { CODEX_MANAGED_CONFIG_PATH: managed } : {}), ...s.env }
   }
 }
 
@@ -187,13 +221,38 @@ const expected: Record<string, Record<"status" | "json" | "token", { code: numbe
     status: { code: 4, err: /forced_login_method.*logged out/ },
     json: { code: 4, err: /forced_login_method.*logged out/ },
     token: { code: 4, err: /forced_login_method.*logged out/ }
+  },
+  "a config.toml as Codex users have, with a policy the credentials meet": {
+    status: { code: 0, out: /^Logged in using ChatGPT\n/ },
+    json: { code: 0, out: /"forced_chatgpt_workspace_id": \{\n\s+"value": \[\n\s+"ws-fast"\n\s+\],\n\s+"source": "user: .*config\.toml"/ },
+    token: { code: 0, out: /^eyJ[\w-]+\.[\w-]+\.c2ln\n$/ }
+  },
+  "a malformed config.toml": {
+    status: { code: 8, err: /config\.toml/ },
+    json: { code: 8, err: /config\.toml/ },
+    token: { code: 8, err: /config\.toml/ }
+  },
+  "the auto store (no keyring here: auth.json, with a warning)": {
+    status: { code: 0, out: /^Logged in using ChatGPT\n/, err: /keyring is unavailable/ },
+    json: { code: 0, out: /"fallback_reason": "no_dbus_session/, err: /keyring is unavailable/ },
+    token: { code: 0, out: /^eyJ[\w-]+\.[\w-]+\.c2ln\n$/, err: /keyring is unavailable/ }
+  },
+  "CODEX_API_KEY in the environment": {
+    status: { code: 0, out: /CODEX_API_KEY/ },
+    json: { code: 0, out: /"CODEX_API_KEY": true/ },
+    token: { code: 0, out: /^sk-proj-fromenv0123456789abcdef\n$/ }
+  },
+  "a ChatGPT session that must sign in again": {
+    status: { code: 3, out: /refresh_token_reused/ },
+    json: { code: 3, out: /"reason": "refresh_token_reused"/ },
+    token: { code: 0, out: /^eyJ[\w-]+\.[\w-]+\.c2ln\n$/ }
   }
 }
 
 const commands = [
-  { key: "status", args: ["login", "status"], fastPayload: "fast:status" },
-  { key: "json", args: ["login", "status", "--json"], fastPayload: "fast:status" },
-  { key: "token", args: ["token"], fastPayload: "fast:token" }
+  { key: "status", args: ["login", "status"], program: "status" },
+  { key: "json", args: ["login", "status", "--json"], program: "status" },
+  { key: "token", args: ["token"], program: "token" }
 ] as const
 
 describe("fast path and full CLI print the same bytes and exit the same way", () => {
@@ -201,7 +260,10 @@ describe("fast path and full CLI print the same bytes and exit the same way", ()
     for (const c of commands) {
       it(`${s.name}: codex-auth ${c.args.join(" ")}`, async () => {
         const { fast, full } = await both(s, c.args)
-        expect(fast.payloads, "the fast shape ran the fast payload only").toEqual([c.fastPayload])
+        const declined = s.leanDeclines?.includes(c.program) === true
+        expect(fast.payloads, declined ? "the lean path declined, the fast path ran" : "the lean path ran alone").toEqual(
+          declined ? [`fast:${c.program}`, `lean:${c.program}`] : [`lean:${c.program}`]
+        )
         expect(full.payloads, "-c ran the full CLI").toEqual(["full"])
         expect({ code: fast.code, stdout: fast.stdout, stderr: fast.stderr }).toEqual({ code: full.code, stdout: full.stdout, stderr: full.stderr })
         const want = expected[s.name]![c.key]
@@ -218,7 +280,7 @@ describe("fast path and full CLI print the same bytes and exit the same way", ()
     for (const args of [["login", "status", "--json"], ["token"]]) {
       const { fast, full } = await both(s, args, { codexHomeFlag: true })
       expect(fast.payloads).toHaveLength(1)
-      expect(fast.payloads[0]).toMatch(/^fast:/)
+      expect(fast.payloads[0]).toMatch(/^lean:/)
       expect(full.payloads).toEqual(["full"])
       expect(fast).toMatchObject({ code: 0, stdout: full.stdout, stderr: full.stderr })
       expect(fast.stdout).toContain(args[0] === "token" ? "eyJ" : join(root, "codex-home"))
@@ -277,7 +339,7 @@ describe("token with an expired access token", () => {
       expect(stored.tokens).toMatchObject({ refresh_token: "rt-fast-2", access_token: newAccess })
       results.push(r)
     }
-    expect(results[0]!.payloads, "fast attempt, then the full CLI").toEqual(["fast:token", "full"])
+    expect(results[0]!.payloads, "lean declined, fast attempt handed over, then the full CLI").toEqual(["fast:token", "full", "lean:token"])
     expect(results[1]!.payloads).toEqual(["full"])
   })
 })

@@ -5,6 +5,8 @@
  * @since 0.1.0
  */
 export * as CodexConfig from "./CodexConfig.ts"
+export * as ConfigFiles from "./ConfigFiles.ts"
 export * as Policy from "./Policy.ts"
+export * as Rules from "./Rules.ts"
 export * as Settings from "./Settings.ts"
 export * as TomlSource from "./TomlSource.ts"

@@ -15,6 +15,7 @@ import * as fs from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
 import { Context, Effect, Layer, Option, Result, Semaphore } from "effect"
+import * as AuthFile from "./AuthFile.ts"
 import * as FileLock from "./FileLock.ts"
 
 /** Set while the current fiber holds the credential lock, so nested `withLock`/`save` don't deadlock. */
@@ -62,7 +63,7 @@ const hintFor = (e: unknown, path: string): string | undefined => {
 export const makeFileStore = (options: FileStoreOptions) =>
   Effect.gen(function*() {
     const home = options.codexHome
-    const authPath = join(home, "auth.json")
+    const authPath = AuthFile.authFilePath(home)
     const lockPath = join(home, "auth.json.lock")
     const lockTimeoutMs = options.lockTimeoutMs ?? 30_000
     const local = yield* Semaphore.make(1)
@@ -108,29 +109,7 @@ export const makeFileStore = (options: FileStoreOptions) =>
           ))
 
     const readText = Effect.try({
-      try: (): Option.Option<string> => {
-        let fd: number
-        try {
-          fd = fs.openSync(authPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === "ENOENT") return Option.none()
-          throw e
-        }
-        try {
-          const st = fs.fstatSync(fd)
-          if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
-          if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) {
-            fs.fchmodSync(fd, 0o600)
-            process.emitWarning(
-              `${authPath} was readable by others (mode ${(st.mode & 0o777).toString(8)}); its mode was repaired to 600`,
-              { code: "CODEX_AUTH_PERMISSIONS" }
-            )
-          }
-          return Option.some(fs.readFileSync(fd, "utf8"))
-        } finally {
-          fs.closeSync(fd)
-        }
-      },
+      try: () => Option.fromUndefinedOr(AuthFile.readAuthText(authPath)),
       catch: (e) => fail("read", e)
     })
 
@@ -249,7 +228,7 @@ export const makeFileStore = (options: FileStoreOptions) =>
     })
 
     return CredentialStore.CredentialStore.of({
-      info: Effect.succeed({ mode: "file", backend: "file", location: authPath, fallbackReason: undefined }),
+      info: Effect.succeed(AuthFile.fileStoreInfo(authPath)),
       load,
       save,
       remove,

@@ -1,3 +1,4 @@
+export * as AuthFile from "./AuthFile.ts"
 export * as AutoStore from "./AutoStore.ts"
 export * as CodexHome from "./CodexHome.ts"
 export * as FileLock from "./FileLock.ts"

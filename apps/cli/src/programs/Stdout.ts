@@ -15,7 +15,8 @@ import { writeSync } from "node:fs"
 
 let stream = false
 
-const write = (text: string): void => {
+/** Prints `text` on stdout now, adding a final newline when it has none (no effect runtime needed). */
+export const writeStdout = (text: string): void => {
   const bytes = Buffer.from(text.endsWith("\n") ? text : `${text}\n`, "utf8")
   let written = 0
   if (!stream) {
@@ -30,4 +31,4 @@ const write = (text: string): void => {
 }
 
 /** Prints `text` on stdout, adding a final newline when it has none. */
-export const stdout = (text: string): Effect.Effect<void> => Effect.sync(() => write(text))
+export const stdout = (text: string): Effect.Effect<void> => Effect.sync(() => writeStdout(text))

@@ -1,0 +1,51 @@
+/**
+ * Reading `$CODEX_HOME/auth.json`, without the effect runtime: the synchronous core of the file
+ * store's `load` (`FileStore.ts` wraps it and maps errors to `StorageError`). The CLI's lean path
+ * (`login status`, `token`) uses it directly, so both paths read the file the same way.
+ *
+ * @since 0.1.0
+ */
+import type { CredentialStore } from "@codex-auth/core"
+import * as fs from "node:fs"
+import { join } from "node:path"
+
+/** `$CODEX_HOME/auth.json`. */
+export const authFilePath = (codexHome: string): string => join(codexHome, "auth.json")
+
+/** What the file store reports about itself (`login status`, `doctor`). */
+export const fileStoreInfo = (authPath: string): CredentialStore.StoreInfo => ({
+  mode: "file",
+  backend: "file",
+  location: authPath,
+  fallbackReason: undefined
+})
+
+/**
+ * The text of auth.json, or `undefined` when it does not exist. A file readable by others (and
+ * ours) is repaired to 0600 first, with a warning. Opened non-blocking, so a FIFO in its place
+ * cannot hang the process; anything but a regular file is refused. Throws the system error (with
+ * its `code`: `EACCES`, `EISDIR`, `ENOTREG`, …) otherwise.
+ */
+export const readAuthText = (authPath: string): string | undefined => {
+  let fd: number
+  try {
+    fd = fs.openSync(authPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
+    throw e
+  }
+  try {
+    const st = fs.fstatSync(fd)
+    if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) {
+      fs.fchmodSync(fd, 0o600)
+      process.emitWarning(
+        `${authPath} was readable by others (mode ${(st.mode & 0o777).toString(8)}); its mode was repaired to 600`,
+        { code: "CODEX_AUTH_PERMISSIONS" }
+      )
+    }
+    return fs.readFileSync(fd, "utf8")
+  } finally {
+    fs.closeSync(fd)
+  }
+}
