@@ -7,7 +7,8 @@
 // - NODE_COMPILE_CACHE set (Node's module compile cache; it only covers the small entry file);
 // - CODEX_AUTH_CODE_CACHE=0 (no code cache at all: the cost of a first run, every run).
 // The CODEX_HOME holds a ChatGPT login whose access token is valid for an hour, so `token` prints
-// it without a refresh (a refresh is network-bound and runs through the full CLI).
+// it without a refresh (a refresh is network-bound and runs through the full CLI), and a typical
+// config.toml.
 // Prints figures; asserts nothing (set BENCH_MAX_RATIO to exit 1 above a ratio).
 import { spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -32,6 +33,26 @@ writeFileSync(join(home, "auth.json"), JSON.stringify({
   tokens: { id_token: jwt, access_token: jwt, refresh_token: "rt", account_id: "ws-bench" },
   last_refresh: new Date().toISOString()
 }, null, 2), { mode: 0o600 })
+// A config.toml as Codex users have one (codex-auth reads it at every start: store mode, policy).
+writeFileSync(join(home, "config.toml"), [
+  'model = "gpt-5-codex"',
+  'model_reasoning_effort = "high"',
+  'approval_policy = "on-request"',
+  'sandbox_mode = "workspace-write"',
+  'cli_auth_credentials_store = "file"',
+  "",
+  "[sandbox_workspace_write]",
+  "network_access = false",
+  "",
+  "[mcp_servers.docs]",
+  'command = "npx"',
+  'args = ["-y", "@acme/docs-mcp"]',
+  'env = { DOCS_API = "https://docs.example.com" }',
+  "",
+  "[profiles.fast]",
+  'model = "gpt-5-mini"',
+  ""
+].join("\n"))
 
 const baseEnv = { ...process.env, CODEX_HOME: home, CODEX_MANAGED_CONFIG_PATH: join(home, "none.toml"), CODEX_REQUIREMENTS_PATH: join(home, "none2.toml") }
 for (const k of ["NODE_COMPILE_CACHE", "NODE_OPTIONS", "CODEX_AUTH_CODE_CACHE", "CODEX_API_KEY", "CODEX_ACCESS_TOKEN", "BENCH_CLI", "BENCH_MAX_RATIO"]) delete baseEnv[k]
