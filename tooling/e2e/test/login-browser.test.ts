@@ -2,7 +2,7 @@
  * `codex-auth login --no-browser` (the built CLI) on the real ports 1455/1457, against the mock
  * issuer, with a plain HTTP client in the browser's place: the URL is printed, the callback
  * server answers on localhost over IPv4 and IPv6, ignores stray and forged requests, lands the
- * real callback, and what it stores is read by the real Codex CLI. Also: the `ssh -L` hint, a
+ * real callback, and what it stores is read by the real Codex CLI. Also: the `ssh -L` and WSL hints, a
  * second concurrent login, both ports taken, timeout, Ctrl-C, and a superseded login's refresh
  * token revoked. Everything here holds the fixed-ports lock.
  */
@@ -123,12 +123,33 @@ describe("codex-auth login --no-browser (ports 1455/1457)", () => {
         const url = await authorizeUrlOf(other, mock.url)
         expect(url.searchParams.get("redirect_uri")).toBe("http://localhost:1457/auth/callback")
 
+        expect(first.stderr(), "no WSL hint outside WSL").not.toContain("This is WSL")
         first.child.kill("SIGINT")
         other.child.kill("SIGINT")
         const [a, b] = await Promise.all([first.exit, other.exit])
         expect([a.code, b.code]).toEqual([130, 130])
         expect(a.stderr).toContain("Cancelled.")
         expect(existsSync(join(codexHome, "auth.json"))).toBe(false)
+      } finally {
+        await mock.close()
+      }
+    }))
+
+  it("under WSL (WSL_DISTRO_NAME set) the wait says what to do when Windows' localhost does not reach WSL", () =>
+    withFixedPortsLock(async () => {
+      const mock = await startMockIssuer({})
+      try {
+        const login = startCli(["--codex-home", existingCodexHome(), "login", "--no-browser", "--issuer", mock.url], { WSL_DISTRO_NAME: "Ubuntu" })
+        try {
+          await login.waitFor(/Waiting for the sign-in/)
+          expect(login.stderr()).toContain("This is WSL: if the browser runs on Windows and the sign-in never arrives")
+          expect(login.stderr()).toContain("`codex-auth login --paste` or `codex-auth login --device-auth`")
+          expect(login.stderr()).not.toContain("On another machine?")
+        } finally {
+          // Always: a login left waiting would hold port 1455 for the tests after this one.
+          login.child.kill("SIGINT")
+        }
+        expect((await login.exit).code).toBe(130)
       } finally {
         await mock.close()
       }

@@ -73,6 +73,19 @@ const sshHint = (port: number): string | undefined => {
   ].join("\n")
 }
 
+/**
+ * Under WSL the browser usually runs on Windows, whose `localhost` reaches WSL's listener only
+ * through localhost forwarding (NAT networking) or mirrored networking: when neither works, the
+ * sign-in never arrives (openai/codex#12263, #4562). Say so up front, with the ways around it.
+ */
+const wslHint = (): string | undefined =>
+  Browser.isWsl()
+    ? [
+      "This is WSL: if the browser runs on Windows and the sign-in never arrives, Windows' localhost is not reaching WSL",
+      "(turn on WSL's mirrored networking, or localhost forwarding). Or sign in without it: `codex-auth login --paste` or `codex-auth login --device-auth`."
+    ].join("\n")
+    : undefined
+
 /** Lines typed (or piped) on stdin, for paste-back; `None` at end of input. */
 const stdinLines = Effect.acquireRelease(
   Effect.gen(function*() {
@@ -126,7 +139,7 @@ const browserLogin = (ctx: AppContext, options: ChatGptLoginOptions, mode: Brows
                 "(the page may fail to load on another machine). Copy the whole address from the address bar and paste it here."
               ].join("\n"))
             } else {
-              const hint = info.port !== undefined ? sshHint(info.port) : undefined
+              const hint = info.port !== undefined ? sshHint(info.port) ?? wslHint() : undefined
               if (hint !== undefined) yield* stderr(hint)
               else if (mode === "print") yield* stderr("On another machine? Use `codex-auth login --paste` or `codex-auth login --device-auth`.")
             }
