@@ -46,9 +46,17 @@ const TOKEN_KEYS = new Set(["id_token", "access_token", "refresh_token", "accoun
 const isPlainObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
+/**
+ * Sets an own property, whatever its name: `out[k] = v` with `k` = `"__proto__"` (a key JSON.parse
+ * keeps as an ordinary one) would replace the prototype instead, and the key would be lost.
+ */
+const setOwn = (out: Record<string, unknown>, k: string, v: unknown): void => {
+  Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+}
+
 const extraOf = (obj: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(obj)) if (!known.has(k)) out[k] = v
+  for (const [k, v] of Object.entries(obj)) if (!known.has(k)) setOwn(out, k, v)
   return out
 }
 
@@ -133,11 +141,11 @@ export const toJsonValue = (doc: AuthDocument): Record<string, unknown> => {
       refresh_token: Redacted.value(doc.tokens.refreshToken)
     }
     if (doc.tokens.accountId !== undefined) t["account_id"] = doc.tokens.accountId
-    for (const [k, v] of Object.entries(doc.tokens.extra)) if (!TOKEN_KEYS.has(k)) t[k] = v
+    for (const [k, v] of Object.entries(doc.tokens.extra)) if (!TOKEN_KEYS.has(k)) setOwn(t, k, v)
     out["tokens"] = t
   }
   if (doc.lastRefresh !== undefined) out["last_refresh"] = doc.lastRefresh
-  for (const [k, v] of Object.entries(doc.extra)) if (!TOP_KEYS.has(k)) out[k] = v
+  for (const [k, v] of Object.entries(doc.extra)) if (!TOP_KEYS.has(k)) setOwn(out, k, v)
   return out
 }
 

@@ -52,6 +52,32 @@ describe("AuthDotJson", () => {
     assert.strictEqual(AuthDotJson.toFileText(doc), text)
   })
 
+  it("keeps an unknown key named __proto__ (top level and in tokens) as a plain key, without touching any prototype", () => {
+    const text = [
+      "{",
+      "  \"auth_mode\": \"chatgpt\",",
+      "  \"OPENAI_API_KEY\": null,",
+      "  \"tokens\": {",
+      `    "id_token": "${idTokenFor({})}",`,
+      "    \"access_token\": \"a\",",
+      "    \"refresh_token\": \"r\",",
+      "    \"__proto__\": {",
+      "      \"polluted\": 1",
+      "    }",
+      "  },",
+      "  \"last_refresh\": \"2026-01-01T00:00:00Z\",",
+      "  \"__proto__\": {",
+      "    \"polluted\": 2",
+      "  }",
+      "}"
+    ].join("\n")
+    const doc = ok(text)
+    assert.strictEqual(AuthDotJson.toFileText(doc), text)
+    assert.strictEqual(Object.getPrototypeOf(doc.extra), Object.prototype)
+    assert.strictEqual(({} as Record<string, unknown>)["polluted"], undefined)
+    assert.strictEqual((AuthDotJson.toJsonValue(doc) as Record<string, unknown>)["polluted"], undefined)
+  })
+
   it("round-trips what it writes", () => {
     fc.assert(fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), (key, lastRefresh) => {
       const doc = { ...AuthDotJson.fromApiKey(Redacted.make(key)), lastRefresh }
