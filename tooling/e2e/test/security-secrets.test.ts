@@ -123,6 +123,8 @@ describe("secrets never leave through output, errors or argv", () => {
       const r = await cli(["login", "--with-api-key"], home, { input })
       expect(r.code, r.stderr).toBe(2)
       expect(r.stderr).toMatch(/^error: .+/m)
+      // Each says what to do instead (the oversized input too).
+      expect(r.stderr).toMatch(/^hint: Pipe .*codex-auth login --with-api-key/m)
       assertClean(r)
     }
     expect(fs.existsSync(join(home, "auth.json"))).toBe(false)

@@ -15,7 +15,10 @@ const readStdin = Effect.callback<string, Errors.UsageError>((resume) => {
     size += chunk.length
     if (size > 64 * 1024) {
       cleanup()
-      resume(Effect.fail(new Errors.UsageError({ detail: "stdin holds more than 64 KiB; that is not an API key" })))
+      resume(Effect.fail(new Errors.UsageError({
+        detail: "stdin holds more than 64 KiB; that is not an API key",
+        suggestion: "Pipe exactly one key (a file or a command's whole output was piped?), e.g. `printenv OPENAI_API_KEY | codex-auth login --with-api-key`."
+      })))
       return
     }
     chunks.push(chunk)
