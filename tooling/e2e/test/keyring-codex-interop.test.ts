@@ -1,8 +1,9 @@
 /**
  * Keyring interop with the real Codex CLI (@openai/codex 0.169, `-c cli_auth_credentials_store="keyring"`)
  * on a real gnome-keyring: what `codex login --with-api-key` stores, the built codex-auth reads;
- * what codex-auth stores (API key or ChatGPT tokens), `codex login status` reports; logout by
- * either clears it for both. Plus the built CLI on a hung Secret Service (exits promptly, says
+ * what codex-auth stores (API key or ChatGPT tokens, from a real device-code sign-in too),
+ * `codex login status` reports; a refresh rotates the token set in the keyring; logout by either
+ * clears it for both. Plus the built CLI on a hung Secret Service (exits promptly, says
  * why) and with no D-Bus session at all (keyring fails clearly, auto falls back to auth.json).
  *
  * Hermetic: the test starts its own D-Bus session bus and an unlocked throwaway gnome-keyring, and
@@ -17,8 +18,10 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startMockIssuer } from "@codex-auth/mock-server"
 import { runCli, runCodex, tempCodexHome } from "../src/Cli.ts"
 import { startPrivateKeyring } from "../src/reliability/keyring.ts"
+import { startCli, userCodeOf } from "./login-process.ts"
 
 const cleanups: Array<() => void> = []
 afterAll(() => {
@@ -129,6 +132,43 @@ describe("keyring interop with the real Codex CLI", () => {
     const ours = await runCli(["--store", "keyring", "login", "status", "--json"], { env: env(home) })
     expect(ours.code, ours.stderr).toBe(0)
     expect(JSON.parse(ours.stdout).account).toMatchObject({ email: "keyring@example.com", account_id: "ws-keyring" })
+  })
+
+  it("a device-code sign-in with --store keyring: tokens in the keyring only, Codex reads them, a refresh rotates them there, logout revokes and clears", async () => {
+    // Access tokens live 4 minutes: inside the 5-minute refresh window, so `token` refreshes.
+    const mock = await startMockIssuer({ config: { device: { intervalSeconds: 1 }, tokens: { accessTokenTtlSeconds: 240 } } })
+    try {
+      const home = existingHome()
+      const login = startCli(["--store", "keyring", "login", "--device-auth", "--issuer", mock.url], env(home))
+      await mock.control.approveDevice(await userCodeOf(login))
+      const done = await login.exit
+      expect(done.code, done.stderr).toBe(0)
+      expect(done.stderr).toContain(`stored in keyring: Codex Auth / ${CodexHome.keyringAccount(home)}`)
+      expect(fs.existsSync(join(home, "auth.json")), "no plaintext copy").toBe(false)
+      const stored = JSON.parse(lookup(home)) as { auth_mode: string; tokens: { refresh_token: string; oauth_provenance: unknown } }
+      expect(stored.auth_mode).toBe("chatgpt")
+      expect(stored.tokens.oauth_provenance).toEqual({ issuer: mock.url, client_id: "app_EMoamEEZ73f0CkXaXp7hrann" })
+
+      const codex = await runCodex([...KEYRING, "login", "status"], { env: env(home) })
+      expect(codex.code, codex.stderr).toBe(0)
+      expect(codex.stdout + codex.stderr).toContain("Logged in using ChatGPT")
+
+      const token = await runCli(["--store", "keyring", "token"], { env: env(home) })
+      expect(token.code, token.stderr).toBe(0)
+      const refreshes = (await mock.requests()).filter((r) => r.kind === "refresh_token")
+      expect(refreshes).toHaveLength(1)
+      const after = JSON.parse(lookup(home)) as { tokens: { refresh_token: string; access_token: string } }
+      expect(after.tokens.refresh_token, "the rotated refresh token was saved in the keyring").not.toBe(stored.tokens.refresh_token)
+      expect(token.stdout.trim()).toBe(after.tokens.access_token)
+      expect(fs.existsSync(join(home, "auth.json"))).toBe(false)
+
+      const logout = await runCli(["--store", "keyring", "logout"], { env: env(home) })
+      expect(logout.code, logout.stderr).toBe(0)
+      expect((await mock.requests()).filter((r) => r.kind === "revoke")).toHaveLength(1)
+      expect(lookup(home)).toBe("")
+    } finally {
+      await mock.close()
+    }
   })
 
   it("logout by either CLI clears the keyring entry for both", async () => {
