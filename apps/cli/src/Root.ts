@@ -25,6 +25,10 @@ export const root = Command.make("codex-auth").pipe(
   Command.withDescription("Sign in to OpenAI Codex, inspect and manage the credentials every Codex client shares.")
 )
 
+/** An on/off flag, off unless given (`--json`, `--paste`, …). */
+export const switchFlag = (name: string, description: string) =>
+  Flag.Boolean(name).pipe(Flag.withDescription(description), Flag.withDefault(false))
+
 export interface RootFlags {
   readonly codexHome: Option.Option<string>
   readonly store: Option.Option<"file" | "keyring" | "auto">

@@ -21,7 +21,7 @@ import { Config, Effect, Fiber, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SilentExit } from "../Output.ts"
 import { stdout } from "../programs/Stdout.ts"
-import { root } from "../Root.ts"
+import { root, switchFlag } from "../Root.ts"
 import { type AppContext, appContext, baseLayer } from "../Services.ts"
 
 /** Variables that change which credentials are used, and how. */
@@ -322,9 +322,9 @@ const issuerFlag = Flag.String("issuer").pipe(
 export const doctor = Command.make(
   "doctor",
   {
-    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON (schema_version 1)"), Flag.withDefault(false)),
+    json: switchFlag("json", "Print the report as JSON (schema_version 1)"),
     issuer: issuerFlag,
-    offline: Flag.Boolean("offline").pipe(Flag.withDescription("Do not contact the issuer"), Flag.withDefault(false))
+    offline: switchFlag("offline", "Do not contact the issuer")
   },
   Effect.fn("doctor")(function*({ issuer, json, offline }) {
     const ctx = appContext(yield* root)

@@ -12,7 +12,7 @@
 import { Errors } from "@codex-auth/core"
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { root } from "../Root.ts"
+import { root, switchFlag } from "../Root.ts"
 import { appContext, baseLayer } from "../Services.ts"
 import { loginWithApiKey } from "./login-api-key.ts"
 import { defaultTimeout, loginChatGpt, parseTimeout } from "./login-chatgpt.ts"
@@ -24,22 +24,10 @@ const hiddenString = (name: string, description: string) =>
 export const login = Command.make(
   "login",
   {
-    withApiKey: Flag.Boolean("with-api-key").pipe(
-      Flag.withDescription("Read an API key from stdin and store it (never pass keys as arguments)"),
-      Flag.withDefault(false)
-    ),
-    deviceAuth: Flag.Boolean("device-auth").pipe(
-      Flag.withDescription("Sign in with ChatGPT using a device code (for machines without a browser)"),
-      Flag.withDefault(false)
-    ),
-    noBrowser: Flag.Boolean("no-browser").pipe(
-      Flag.withDescription("Print the sign-in URL instead of opening a browser"),
-      Flag.withDefault(false)
-    ),
-    paste: Flag.Boolean("paste").pipe(
-      Flag.withDescription("Paste-back mode: open the URL in any browser, then paste the final redirect URL here"),
-      Flag.withDefault(false)
-    ),
+    withApiKey: switchFlag("with-api-key", "Read an API key from stdin and store it (never pass keys as arguments)"),
+    deviceAuth: switchFlag("device-auth", "Sign in with ChatGPT using a device code (for machines without a browser)"),
+    noBrowser: switchFlag("no-browser", "Print the sign-in URL instead of opening a browser"),
+    paste: switchFlag("paste", "Paste-back mode: open the URL in any browser, then paste the final redirect URL here"),
     timeout: Flag.String("timeout").pipe(
       Flag.withDescription("How long to wait for the browser sign-in, e.g. 10m (default), 90s"),
       Flag.optional

@@ -15,10 +15,10 @@ import { RefreshTransport as Port } from "@codex-auth/core"
 import * as Logout from "@codex-auth/oauth/Logout"
 import * as OAuthConfig from "@codex-auth/oauth/OAuthConfig"
 import { Effect, Layer, Result } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Command } from "effect/cli"
 import { lazyRefreshTransport } from "../AuthServices.ts"
 import { stderr } from "../Output.ts"
-import { root } from "../Root.ts"
+import { root, switchFlag } from "../Root.ts"
 import { appContext, baseLayer } from "../Services.ts"
 
 const revocationText = (report: Logout.LogoutReport): string | undefined => {
@@ -46,10 +46,7 @@ const revocationText = (report: Logout.LogoutReport): string | undefined => {
 export const logout = Command.make(
   "logout",
   {
-    localOnly: Flag.Boolean("local-only").pipe(
-      Flag.withDescription("Only remove local credentials; do not ask the issuer to revoke the tokens"),
-      Flag.withDefault(false)
-    )
+    localOnly: switchFlag("local-only", "Only remove local credentials; do not ask the issuer to revoke the tokens")
   },
   Effect.fn("logout")(function*({ localOnly }) {
     const ctx = appContext(yield* root)

@@ -4,15 +4,15 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Command } from "effect/cli"
 import { statusProgram } from "../programs/Status.ts"
-import { root } from "../Root.ts"
+import { root, switchFlag } from "../Root.ts"
 import { appContext } from "../Services.ts"
 
 export const status = Command.make(
   "status",
   {
-    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the status as JSON (schema_version 1, see README)"), Flag.withDefault(false))
+    json: switchFlag("json", "Print the status as JSON (schema_version 1, see README)")
   },
   Effect.fn("status")(function*({ json }) {
     return yield* statusProgram(appContext(yield* root), json)
