@@ -23,17 +23,35 @@ afterAll(() => keyring?.stop())
 const apiKeys = [0, 1, 2].map((i) => `sk-keyring-${CANARY}-${i}${"k".repeat(24)}`)
 const compact = (key: string) => AuthDotJson.toCompactText(AuthDotJson.fromApiKey(Redacted.make(key)))
 
+/**
+ * A fresh CODEX_HOME on the private keyring and the victims for `--store <store>`: two runs in
+ * three log in with one of `apiKeys`, the third logs out; every run carries a mark so survivors
+ * can be found. `entryCheck` reads the keyring entry independently of codex-auth after each batch:
+ * `absent`, `stateOf(index of the key it holds)`, or a problem when it is torn or unknown.
+ */
+const campaign = (store: "keyring" | "auto") => {
+  const address = keyring!.address
+  const codexHome = tempCodexHome()
+  const mark = newMark()
+  const env = cleanEnv({ CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address, [MARK_VARIABLE]: mark })
+  const victim = (i: number) =>
+    i % 3 === 2
+      ? spawnProcess(process.execPath, [cliPath, "--store", store, "logout", "--local-only"], env)
+      : spawnProcess(process.execPath, [cliPath, "--store", store, "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
+  const entryCheck = (stateOf: (key: number) => string) => () => {
+    const secret = readKeyringEntry(address, codexHome)
+    if (secret === "") return { state: "absent", problems: [] }
+    const key = apiKeys.findIndex((k) => compact(k) === secret)
+    return key >= 0
+      ? { state: stateOf(key), problems: [] }
+      : { state: "foreign", problems: [`keyring entry is torn or unknown (${secret.length} bytes)`] }
+  }
+  return { address, codexHome, mark, victim, entryCheck }
+}
+
 describe("crash consistency of the keyring entry (kill -9)", () => {
   it("CLI --store keyring login/logout: 45 kills leave the entry absent or one whole document", async () => {
-    const address = keyring!.address
-    const codexHome = tempCodexHome()
-    const mark = newMark()
-    const env = cleanEnv({ CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address, [MARK_VARIABLE]: mark })
-    const known = new Map(apiKeys.map((k) => [compact(k), k]))
-    const victim = (i: number) =>
-      i % 3 === 2
-        ? spawnProcess(process.execPath, [cliPath, "--store", "keyring", "logout", "--local-only"], env)
-        : spawnProcess(process.execPath, [cliPath, "--store", "keyring", "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
+    const { address, codexHome, entryCheck, mark, victim } = campaign("keyring")
     const fullRun = await calibrate(() => victim(0))
     const report = await runKillCampaign({
       codexHome,
@@ -43,13 +61,7 @@ describe("crash consistency of the keyring entry (kill -9)", () => {
       adaptive: true,
       concurrentReader: false,
       spawn: victim,
-      extraCheck: () => {
-        const secret = readKeyringEntry(address, codexHome)
-        if (secret === "") return { state: "absent", problems: [] }
-        return known.has(secret)
-          ? { state: `key${apiKeys.indexOf(known.get(secret)!)}`, problems: [] }
-          : { state: "foreign", problems: [`keyring entry is torn or unknown (${secret.length} bytes)`] }
-      }
+      extraCheck: entryCheck((key) => `key${key}`)
     })
     console.log(
       `[reliability] keyring: ${report.killed} kills (${report.finished} finished first), states ${JSON.stringify(report.states)}, ${report.elapsedMs} ms`
@@ -68,15 +80,7 @@ describe("crash consistency of the keyring entry (kill -9)", () => {
   }, 120_000)
 
   it("CLI --store auto login/logout: 30 kills leave the keyring entry and auth.json each absent or whole, and status reads a known document", async () => {
-    const address = keyring!.address
-    const codexHome = tempCodexHome()
-    const mark = newMark()
-    const env = cleanEnv({ CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address, [MARK_VARIABLE]: mark })
-    const known = new Map(apiKeys.map((k) => [compact(k), k]))
-    const victim = (i: number) =>
-      i % 3 === 2
-        ? spawnProcess(process.execPath, [cliPath, "--store", "auto", "logout", "--local-only"], env)
-        : spawnProcess(process.execPath, [cliPath, "--store", "auto", "login", "--with-api-key"], env, `${apiKeys[i % apiKeys.length]}\n`)
+    const { address, codexHome, entryCheck, mark, victim } = campaign("auto")
     const fullRun = await calibrate(() => victim(0))
     const report = await runKillCampaign({
       codexHome,
@@ -87,11 +91,7 @@ describe("crash consistency of the keyring entry (kill -9)", () => {
       concurrentReader: false,
       apiKeys,
       spawn: victim,
-      extraCheck: () => {
-        const secret = readKeyringEntry(address, codexHome)
-        if (secret !== "" && !known.has(secret)) return { state: "foreign", problems: [`keyring entry is torn or unknown (${secret.length} bytes)`] }
-        return { state: secret === "" ? "absent" : "known", problems: [] }
-      },
+      extraCheck: entryCheck(() => "known"),
       afterBatch: async () => {
         // Whatever the kills left, a reader gets one whole document or none.
         const status = await runCli(["--store", "auto", "login", "status", "--json"], { env: { CODEX_HOME: codexHome, DBUS_SESSION_BUS_ADDRESS: address } })
