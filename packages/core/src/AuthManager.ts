@@ -30,8 +30,9 @@
  *
  * The startup policy check (`enforcePolicy`, on by default) logs out stored credentials that
  * break the `AuthPolicy` when the layer is built, and fails the layer with
- * `PolicyViolation({ loggedOut: true })`; it mirrors `@codex-auth/policy`'s `enforceAtStartup`
- * (which core cannot import). Apps that already run that at startup pass `enforcePolicy: false`.
+ * `PolicyViolation({ loggedOut: true })`, and refuses environment credentials that break it
+ * (`PolicyEnforcement.enforceAtStartup`, which `@codex-auth/policy`'s `enforceAtStartup` runs
+ * too). Apps that already run that at startup pass `enforcePolicy: false`.
  *
  * @since 0.1.0
  */
@@ -41,6 +42,7 @@ import { AuthPolicy } from "./AuthPolicy.ts"
 import { CredentialStore } from "./CredentialStore.ts"
 import * as Errors from "./Errors.ts"
 import * as Jwt from "./Jwt.ts"
+import * as PolicyEnforcement from "./PolicyEnforcement.ts"
 import { envString } from "./Env.ts"
 import * as ReauthMarker from "./ReauthMarker.ts"
 import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
@@ -217,7 +219,7 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
   const envAccessToken = options.useEnvironment === false ? undefined : yield* envString("CODEX_ACCESS_TOKEN", { trim: true })
 
   if (options.enforcePolicy !== false) {
-    yield* enforcePolicyAtStartup(store, policy, envApiKey, envAccessToken)
+    yield* PolicyEnforcement.enforceAtStartup(store, policy, { apiKey: envApiKey, accessToken: envAccessToken })
   }
 
   const location = Effect.map(store.info, (i) => i.location)
@@ -558,64 +560,4 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
       }
     })
   })
-})
-
-/**
- * Stored credentials that break the policy are removed (re-checked under the lock, so a compliant
- * login written meanwhile survives) and the layer fails with `PolicyViolation({ loggedOut: true })`;
- * environment credentials that break it fail with `loggedOut: false`.
- */
-const enforcePolicyAtStartup = Effect.fnUntraced(function*(
-  store: CredentialStore["Service"],
-  policy: AuthPolicy["Service"],
-  envApiKey: string | undefined,
-  envAccessToken: string | undefined
-) {
-  const check = store.load.pipe(
-    Effect.catchTag("CorruptCredentials", () => Effect.succeed(Option.none<AuthDotJson.AuthDocument>())),
-    Effect.flatMap((doc) => (Option.isNone(doc) ? Effect.void : policy.checkCredentials(doc.value)))
-  )
-  const first = yield* Effect.result(check)
-  if (Result.isFailure(first)) {
-    if (first.failure._tag === "StorageError") return yield* first.failure
-    yield* store.withLock(Effect.gen(function*() {
-      const again = yield* Effect.result(check)
-      if (Result.isSuccess(again)) return
-      if (again.failure._tag === "StorageError") return yield* again.failure
-      const v = again.failure
-      const removed = yield* Effect.result(store.remove)
-      return yield* new Errors.PolicyViolation({
-        rule: v.rule,
-        source: v.source,
-        detail: Result.isFailure(removed) ? `${v.detail}; the stored credentials could not be removed (${removed.failure.userMessage})` : v.detail,
-        loggedOut: Result.isSuccess(removed)
-      })
-    }))
-  }
-  const envDoc = envApiKey !== undefined
-    ? { name: "CODEX_API_KEY", doc: AuthDotJson.fromApiKey(Redacted.make(envApiKey)) }
-    : envAccessToken !== undefined
-    ? {
-      name: "CODEX_ACCESS_TOKEN",
-      doc: {
-        authMode: "chatgpt",
-        apiKey: undefined,
-        tokens: { idToken: Redacted.make(envAccessToken), accessToken: Redacted.make(envAccessToken), refreshToken: Redacted.make(""), accountId: undefined, extra: {} },
-        lastRefresh: undefined,
-        extra: {}
-      } satisfies AuthDotJson.AuthDocument
-    }
-    : undefined
-  if (envDoc !== undefined) {
-    yield* policy.checkCredentials(envDoc.doc).pipe(
-      Effect.mapError((v) =>
-        new Errors.PolicyViolation({
-          rule: v.rule,
-          source: v.source,
-          detail: `${envDoc.name} is set in the environment: ${v.detail}; unset ${envDoc.name}`,
-          loggedOut: false
-        })
-      )
-    )
-  }
 })

@@ -20,9 +20,10 @@ import {
   AuthPolicy,
   CredentialStore,
   Env,
-  Errors
+  Errors,
+  PolicyEnforcement
 } from "@codex-auth/core"
-import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { Effect, Layer } from "effect"
 import { CodexConfig, type CodexConfigShape, layer as configLayer, type LoadOptions, type Sourced } from "./CodexConfig.ts"
 import {
   credentialsViolation,
@@ -98,97 +99,37 @@ export const allowedWorkspaceParam = (policy: AuthPolicyShape): string | undefin
   return ids === undefined || ids.length === 0 ? undefined : ids.join(",")
 }
 
-const purgeAndFail = Effect.fnUntraced(function*(store: CredentialStore.CredentialStoreShape, v: Errors.PolicyViolation) {
-  const removed = yield* Effect.result(store.remove)
-  if (Result.isFailure(removed)) {
-    return yield* new Errors.PolicyViolation({
-      rule: v.rule,
-      source: v.source,
-      detail: `${v.detail}; the stored credentials could not be removed (${removed.failure.userMessage})`,
-      loggedOut: false
-    })
-  }
-  const failed = removed.success.failed
-  return yield* new Errors.PolicyViolation({
-    rule: v.rule,
-    source: v.source,
-    detail: failed.length === 0
-      ? v.detail
-      : `${v.detail}; could not remove ${failed.map((f) => `${f.location} (${f.detail})`).join(", ")}`,
-    loggedOut: true
-  })
+/** `CODEX_API_KEY` and `CODEX_ACCESS_TOKEN` (trimmed; unset or blank is `undefined`) from the current `ConfigProvider`. */
+const environmentCredentials = Effect.all({
+  apiKey: Env.envString("CODEX_API_KEY", { trim: true }),
+  accessToken: Env.envString("CODEX_ACCESS_TOKEN", { trim: true })
 })
-
-const envViolation = (name: string, v: Errors.PolicyViolation) =>
-  new Errors.PolicyViolation({
-    rule: v.rule,
-    source: v.source,
-    detail: `${name} is set in the environment: ${v.detail}; unset ${name}`,
-    loggedOut: false
-  })
 
 /**
  * Checks credentials supplied by the environment (`CODEX_API_KEY`, `CODEX_ACCESS_TOKEN`) against
  * the policy. Nothing is stored, so nothing is logged out: the process must refuse to run.
  */
 export const checkEnvironment: Effect.Effect<void, Errors.PolicyViolation, AuthPolicy.AuthPolicy> = Effect.gen(function*() {
-  const policy = yield* AuthPolicy.AuthPolicy
-  const apiKey = yield* Env.envString("CODEX_API_KEY", { trim: true })
-  if (apiKey !== undefined) {
-    yield* policy.checkCredentials(AuthDotJson.fromApiKey(Redacted.make(apiKey))).pipe(
-      Effect.mapError((v) => envViolation("CODEX_API_KEY", v))
-    )
-  }
-  const accessToken = yield* Env.envString("CODEX_ACCESS_TOKEN", { trim: true })
-  if (accessToken !== undefined) {
-    // The access token carries the same `https://api.openai.com/auth` claims as the ID token.
-    const token = Redacted.make(accessToken)
-    const doc: AuthDotJson.AuthDocument = {
-      authMode: "chatgpt",
-      apiKey: undefined,
-      tokens: { idToken: token, accessToken: token, refreshToken: Redacted.make(""), accountId: undefined, extra: {} },
-      lastRefresh: undefined,
-      extra: {}
-    }
-    yield* policy.checkCredentials(doc).pipe(Effect.mapError((v) => envViolation("CODEX_ACCESS_TOKEN", v)))
-  }
+  return yield* PolicyEnforcement.checkEnvironment(yield* AuthPolicy.AuthPolicy, yield* environmentCredentials)
 })
 
 /**
- * Run at every start of the CLI, the worker and the library's AuthManager. Loads the stored
- * credentials; if they break the policy, purges every store (under the credential lock, after
- * re-reading, so a compliant login made meanwhile by another process is kept) and fails with
- * `PolicyViolation({ loggedOut: true })` (exit code 4). Then checks credentials from the
- * environment (`checkEnvironment`). Succeeds when nothing is stored or everything complies.
- *
- * Unreadable stored credentials (`CorruptCredentials`) cannot authenticate anything and are left
- * to the normal load path to report; a store that cannot be read at all fails with `StorageError`.
+ * Run at every start of the CLI and the worker (the library's AuthManager runs the same
+ * `PolicyEnforcement.enforceAtStartup` of core): stored credentials that break the policy are
+ * purged from every store and the run fails with `PolicyViolation({ loggedOut: true })` (exit code
+ * 4); credentials from the environment that break it fail the run too. See
+ * `PolicyEnforcement.enforceAtStartup`.
  */
 export const enforceAtStartup: Effect.Effect<
   void,
   Errors.PolicyViolation | Errors.StorageError,
   CredentialStore.CredentialStore | AuthPolicy.AuthPolicy
 > = Effect.gen(function*() {
-  const store = yield* CredentialStore.CredentialStore
-  const policy = yield* AuthPolicy.AuthPolicy
-  const loadChecked = store.load.pipe(
-    Effect.catchTag("CorruptCredentials", () => Effect.succeed(Option.none<AuthDotJson.AuthDocument>())),
-    Effect.flatMap((doc) => Option.isNone(doc) ? Effect.void : policy.checkCredentials(doc.value))
+  return yield* PolicyEnforcement.enforceAtStartup(
+    yield* CredentialStore.CredentialStore,
+    yield* AuthPolicy.AuthPolicy,
+    yield* environmentCredentials
   )
-  const first = yield* Effect.result(loadChecked)
-  if (Result.isFailure(first)) {
-    if (first.failure._tag === "StorageError") return yield* first.failure
-    // Re-check under the lock: only purge what is stored now and still violates the policy.
-    yield* store.withLock(
-      Effect.gen(function*() {
-        const again = yield* Effect.result(loadChecked)
-        if (Result.isSuccess(again)) return
-        if (again.failure._tag === "StorageError") return yield* again.failure
-        return yield* purgeAndFail(store, again.failure)
-      })
-    )
-  }
-  yield* checkEnvironment
 }).pipe(Effect.withSpan("Policy.enforceAtStartup"))
 
 /** `describePolicy` for the `CodexConfig` in context. */
