@@ -23,9 +23,6 @@ import * as KeyringStore from "./KeyringStore.ts"
 
 export type AutoOptions = KeyringStore.KeyringOptions
 
-/** Reasons that mean "there is no keyring in this session at all", so nothing can be stored there. */
-const noKeyringHere = (e: KeyringStore.KeyringUnavailable) => e.reason === "no_dbus_session" || e.reason === "service_absent"
-
 /** Builds the auto-mode `CredentialStore`. */
 export const makeAutoStore = (options: AutoOptions) =>
   Effect.gen(function*() {
@@ -90,7 +87,7 @@ export const makeAutoStore = (options: AutoOptions) =>
       }))
 
     const remove = file.withLock(Effect.gen(function*() {
-      const { report } = yield* KeyringStore.eraseKeyringAndFile(keyring, file, authPath, noKeyringHere)
+      const { report } = yield* KeyringStore.eraseKeyringAndFile(keyring, file, authPath, KeyringStore.noKeyringHere)
       version++
       if (report.removed.length === 0 && report.failed.length > 0) {
         return yield* new Errors.StorageError({

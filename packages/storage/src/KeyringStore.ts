@@ -573,6 +573,33 @@ const storageError = (operation: Errors.StorageOperation, location: string, e: K
     suggestion: suggestionFor(e.reason)
   })
 
+/** Reasons that mean "there is no keyring in this session at all", so nothing can be stored there. */
+export const noKeyringHere = (e: KeyringUnavailable): boolean => e.reason === "no_dbus_session" || e.reason === "service_absent"
+
+/**
+ * What erasing the keyring entry at `location` did, as a removal report. A failure for which
+ * `countAsAbsent` holds (no keyring can exist in this session) is reported as absent rather than
+ * failed.
+ */
+export const keyringEraseReport = (
+  location: string,
+  erased: Result.Result<boolean, KeyringUnavailable>,
+  countAsAbsent: (e: KeyringUnavailable) => boolean = () => false
+): CredentialStore.RemoveReport => {
+  if (Result.isSuccess(erased)) return erased.success ? { removed: [location], absent: [], failed: [] } : { removed: [], absent: [location], failed: [] }
+  const e = erased.failure
+  return countAsAbsent(e)
+    ? { removed: [], absent: [`${location} (no keyring in this session: ${e.reason})`], failed: [] }
+    : { removed: [], absent: [], failed: [{ location, detail: `the keyring is unavailable (${e.reason}): ${e.detail}` }] }
+}
+
+/** Both reports, `first`'s entries before `second`'s. */
+export const mergeRemoveReports = (first: CredentialStore.RemoveReport, second: CredentialStore.RemoveReport): CredentialStore.RemoveReport => ({
+  removed: [...first.removed, ...second.removed],
+  absent: [...first.absent, ...second.absent],
+  failed: [...first.failed, ...second.failed]
+})
+
 /**
  * Erases this CODEX_HOME's keyring entry and its auth.json (the caller holds the credential lock)
  * and reports each. A keyring failure for which `countAsAbsent` holds (auto mode: no keyring can
@@ -585,27 +612,13 @@ export const eraseKeyringAndFile = (
   countAsAbsent: (e: KeyringUnavailable) => boolean = () => false
 ): Effect.Effect<{ readonly report: CredentialStore.RemoveReport; readonly keyringFailure: KeyringUnavailable | undefined }> =>
   Effect.gen(function*() {
-    const location = keyring.location()
     const fromKeyring = yield* Effect.result(keyring.erase)
     const fromFile = yield* Effect.result(file.remove)
-    const removed: Array<string> = []
-    const absent: Array<string> = []
-    const failed: Array<{ location: string; detail: string }> = []
-    if (Result.isSuccess(fromKeyring)) {
-      ;(fromKeyring.success ? removed : absent).push(location)
-    } else if (countAsAbsent(fromKeyring.failure)) {
-      absent.push(`${location} (no keyring in this session: ${fromKeyring.failure.reason})`)
-    } else {
-      failed.push({ location, detail: `the keyring is unavailable (${fromKeyring.failure.reason}): ${fromKeyring.failure.detail}` })
-    }
-    if (Result.isSuccess(fromFile)) {
-      removed.push(...fromFile.success.removed)
-      absent.push(...fromFile.success.absent)
-      failed.push(...fromFile.success.failed)
-    } else {
-      failed.push({ location: authPath, detail: fromFile.failure.detail })
-    }
-    return { report: { removed, absent, failed }, keyringFailure: Result.isFailure(fromKeyring) ? fromKeyring.failure : undefined }
+    const report = mergeRemoveReports(
+      keyringEraseReport(keyring.location(), fromKeyring, countAsAbsent),
+      Result.isSuccess(fromFile) ? fromFile.success : { removed: [], absent: [], failed: [{ location: authPath, detail: fromFile.failure.detail }] }
+    )
+    return { report, keyringFailure: Result.isFailure(fromKeyring) ? fromKeyring.failure : undefined }
   })
 
 /** Builds the keyring-mode `CredentialStore`. */

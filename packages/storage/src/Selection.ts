@@ -12,7 +12,7 @@
  */
 import type { CredentialStore, Errors } from "@codex-auth/core"
 import { CredentialStore as Port } from "@codex-auth/core"
-import { Effect, Layer, Result } from "effect"
+import { Effect, Layer } from "effect"
 import * as FileStore from "./FileStore.ts"
 import type * as KeyringStore from "./KeyringStore.ts"
 
@@ -50,20 +50,13 @@ export const makeFileStorePurgingKeyring = (options: SelectionOptions) =>
       ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {})
     })
     if (options.purgeKeyringOnRemove === false) return file
+    // auth.json first: file mode fails when its own file cannot be removed.
     const remove: Effect.Effect<CredentialStore.RemoveReport, Errors.StorageError> = file.withLock(Effect.gen(function*() {
-      const keyring = (yield* Effect.promise(keyringStore)).makeAccess(keyringOptions(options))
+      const keyring = yield* Effect.promise(keyringStore)
+      const access = keyring.makeAccess(keyringOptions(options))
       const report = yield* file.remove
-      const location = keyring.location()
-      const fromKeyring = yield* Effect.result(keyring.erase)
-      if (Result.isSuccess(fromKeyring)) {
-        return fromKeyring.success
-          ? { ...report, removed: [...report.removed, location] }
-          : { ...report, absent: [...report.absent, location] }
-      }
-      const e = fromKeyring.failure
-      return e.reason === "no_dbus_session" || e.reason === "service_absent"
-        ? { ...report, absent: [...report.absent, `${location} (no keyring in this session: ${e.reason})`] }
-        : { ...report, failed: [...report.failed, { location, detail: `the keyring is unavailable (${e.reason}): ${e.detail}` }] }
+      const fromKeyring = yield* Effect.result(access.erase)
+      return keyring.mergeRemoveReports(report, keyring.keyringEraseReport(access.location(), fromKeyring, keyring.noKeyringHere))
     }))
     return Port.CredentialStore.of({ ...file, remove })
   })
