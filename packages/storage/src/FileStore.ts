@@ -18,8 +18,21 @@ import { Context, Effect, Layer, Option, Result, Semaphore } from "effect"
 import * as AuthFile from "./AuthFile.ts"
 import * as FileLock from "./FileLock.ts"
 
-/** Set while the current fiber holds the credential lock, so nested `withLock`/`save` don't deadlock. */
-export const LockHeld = Context.Reference<boolean>("@codex-auth/storage/LockHeld", { defaultValue: () => false })
+/**
+ * The credential locks the current fiber holds (a file store's lock path; a memory store's own
+ * key), so nested `withLock`/`save` on the same store (or another store of the same CODEX_HOME)
+ * don't deadlock, while a store of another CODEX_HOME still takes its own lock.
+ */
+export const LockHeld = Context.Reference<ReadonlySet<unknown>>("@codex-auth/storage/LockHeld", { defaultValue: () => new Set() })
+
+/** Runs `self` under the lock `key` unless the fiber already holds it; `acquire` takes it. */
+export const withLockKey = <A, E, R, E2, R2>(
+  key: unknown,
+  acquire: (self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | E2, R | R2>,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | E2, R | R2> =>
+  Effect.flatMap(Effect.service(LockHeld), (held) =>
+    held.has(key) ? self : acquire(Effect.provideService(self, LockHeld, new Set([...held, key]))))
 
 export interface FileStoreOptions {
   readonly codexHome: string
@@ -83,30 +96,28 @@ export const makeFileStore = (options: FileStoreOptions) =>
     })
 
     const withLock = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
-      Effect.flatMap(Effect.service(LockHeld), (held) =>
-        held
-          ? self
-          : local.withPermits(1)(
-            Effect.scoped(
-              Effect.gen(function*() {
-                yield* ensureHome
-                yield* FileLock.acquire(lockPath, { timeoutMs: lockTimeoutMs }).pipe(
-                  Effect.mapError((e) =>
-                    e instanceof FileLock.LockTimeout
-                      ? new Errors.StorageError({
-                        backend: "file",
-                        operation: "lock",
-                        location: lockPath,
-                        detail: `another process held the credential lock for more than ${Math.round(lockTimeoutMs / 1000)} s`,
-                        suggestion: "Check for a hung codex or codex-auth process (`fuser " + lockPath + "`), then try again."
-                      })
-                      : fail("lock", e, lockPath)
-                  )
+      withLockKey(lockPath, (locked: Effect.Effect<A, E, R>) =>
+        local.withPermits(1)(
+          Effect.scoped(
+            Effect.gen(function*() {
+              yield* ensureHome
+              yield* FileLock.acquire(lockPath, { timeoutMs: lockTimeoutMs }).pipe(
+                Effect.mapError((e) =>
+                  e instanceof FileLock.LockTimeout
+                    ? new Errors.StorageError({
+                      backend: "file",
+                      operation: "lock",
+                      location: lockPath,
+                      detail: `another process held the credential lock for more than ${Math.round(lockTimeoutMs / 1000)} s`,
+                      suggestion: "Check for a hung codex or codex-auth process (`fuser " + lockPath + "`), then try again."
+                    })
+                    : fail("lock", e, lockPath)
                 )
-                return yield* Effect.provideService(self, LockHeld, true)
-              })
-            )
-          ))
+              )
+              return yield* locked
+            })
+          )
+        ), self)
 
     const readText = Effect.try({
       try: () => Option.fromUndefinedOr(AuthFile.readAuthText(authPath)),
@@ -185,7 +196,8 @@ export const makeFileStore = (options: FileStoreOptions) =>
       })
 
     const save = (doc: AuthDotJson.AuthDocument) =>
-      withLock(Effect.andThen(ensureHome, writeAtomically(AuthDotJson.toFileText(doc))))
+      // withLock created CODEX_HOME when it took the lock (whoever holds it for this path did).
+      withLock(writeAtomically(AuthDotJson.toFileText(doc)))
 
     const removeFile = Effect.try({
       try: (): boolean => {

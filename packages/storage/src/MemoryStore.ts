@@ -6,16 +6,14 @@
 import type { AuthDotJson } from "@codex-auth/core"
 import { CredentialStore } from "@codex-auth/core"
 import { Effect, Layer, Option, Semaphore } from "effect"
-import { LockHeld } from "./FileStore.ts"
+import { withLockKey } from "./FileStore.ts"
 
 export const make = (initial?: AuthDotJson.AuthDocument) =>
   Effect.gen(function*() {
     let current = Option.fromNullishOr(initial)
     let version = 0
     const lock = yield* Semaphore.make(1)
-    const withLock = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(Effect.service(LockHeld), (held) =>
-        held ? self : lock.withPermits(1)(Effect.provideService(self, LockHeld, true)))
+    const withLock = <A, E, R>(self: Effect.Effect<A, E, R>) => withLockKey(lock, lock.withPermits(1), self)
     return CredentialStore.CredentialStore.of({
       info: Effect.succeed({ mode: "memory", backend: "memory", location: "memory", fallbackReason: undefined }),
       load: Effect.sync(() => current),

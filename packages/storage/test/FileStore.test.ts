@@ -154,4 +154,21 @@ describe("FileStore", () => {
         assert.include(fs.readFileSync(join(home, "auth.json"), "utf8"), "sk-after")
       }))
   })
+
+  it.effect("holding one CODEX_HOME's lock does not skip another CODEX_HOME's: its save still waits for its own lock", () => {
+    const homeA = tempHome()
+    const homeB = tempHome()
+    return withStore(homeA, (a) =>
+      withStore(homeB, (b) =>
+        Effect.gen(function*() {
+          yield* b.save(apiDoc("sk-b-first"))
+          const holder = spawn("flock", [join(homeB, "auth.json.lock"), "sh", "-c", "echo held; sleep 0.6"], { stdio: ["ignore", "pipe", "ignore"] })
+          yield* Effect.promise(() => new Promise<void>((r) => holder.stdout.once("data", () => r())))
+          const started = Date.now()
+          // Inside A's lock, B's save must still take B's lock (held by the other process).
+          yield* a.withLock(b.save(apiDoc("sk-b-second")))
+          assert.isAtLeast(Date.now() - started, 300)
+          assert.include(fs.readFileSync(join(homeB, "auth.json"), "utf8"), "sk-b-second")
+        })))
+  })
 })
