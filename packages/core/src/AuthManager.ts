@@ -47,9 +47,8 @@ import { envString } from "./Env.ts"
 import * as ReauthMarker from "./ReauthMarker.ts"
 import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
 
+// The refresh schedule lives with the document (the CLI's status reads it without the manager).
 const { MAX_REFRESH_AGE_MS, REFRESH_SKEW_MS, refreshDueAt } = AuthDotJson
-/** The refresh schedule lives with the document (the CLI's status reads it without the manager). */
-export { MAX_REFRESH_AGE_MS, REFRESH_SKEW_MS, refreshDueAt }
 
 export type CredentialSource = "env:CODEX_API_KEY" | "env:CODEX_ACCESS_TOKEN" | "store"
 
@@ -224,8 +223,7 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
 
   const location = Effect.map(store.info, (i) => i.location)
 
-  const notLoggedIn = (detail?: string) =>
-    Effect.flatMap(location, (where) => Effect.fail(new Errors.NotLoggedIn({ detail: detail ?? `no credentials in ${where}` })))
+  const notLoggedIn = () => Effect.flatMap(location, (where) => Effect.fail(new Errors.NotLoggedIn({ detail: `no credentials in ${where}` })))
 
   /** Parses a stored document into a usable credential, or explains why it is not one. */
   const build = (doc: AuthDotJson.AuthDocument, where: string): Result.Result<Loaded, Errors.NotLoggedIn> => {

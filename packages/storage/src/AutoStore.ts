@@ -15,9 +15,9 @@
  *
  * @since 0.1.0
  */
-import { join } from "node:path"
 import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
 import { Effect, Layer, Option, Result } from "effect"
+import * as AuthFile from "./AuthFile.ts"
 import * as FileStore from "./FileStore.ts"
 import * as KeyringStore from "./KeyringStore.ts"
 
@@ -26,17 +26,13 @@ export type AutoOptions = KeyringStore.KeyringOptions
 /** Builds the auto-mode `CredentialStore`. */
 export const makeAutoStore = (options: AutoOptions) =>
   Effect.gen(function*() {
-    const file = yield* FileStore.makeFileStore({
-      codexHome: options.codexHome,
-      ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {})
-    })
+    const file = yield* FileStore.makeFileStore(options)
     const keyring = KeyringStore.makeAccess(options)
-    const authPath = join(options.codexHome, "auth.json")
+    const authPath = AuthFile.authFilePath(options.codexHome)
 
     let backend: "keyring" | "file" | undefined
     let fallback: KeyringStore.KeyringUnavailable | undefined
     let warned = false
-    let version = 0
 
     const fellBack = (e: KeyringStore.KeyringUnavailable) =>
       Effect.sync(() => {
@@ -75,7 +71,6 @@ export const makeAutoStore = (options: AutoOptions) =>
     const save = (doc: AuthDotJson.AuthDocument) =>
       file.withLock(Effect.gen(function*() {
         const written = yield* Effect.result(keyring.write(AuthDotJson.toCompactText(doc)))
-        version++
         if (Result.isSuccess(written)) {
           yield* usingKeyring
           // A successful keyring save removes the fallback file, so no stale plaintext copy remains.
@@ -88,7 +83,6 @@ export const makeAutoStore = (options: AutoOptions) =>
 
     const remove = file.withLock(Effect.gen(function*() {
       const { report } = yield* KeyringStore.eraseKeyringAndFile(keyring, file, authPath, KeyringStore.noKeyringHere)
-      version++
       if (report.removed.length === 0 && report.failed.length > 0) {
         return yield* new Errors.StorageError({
           backend: "auto",
@@ -130,7 +124,7 @@ export const makeAutoStore = (options: AutoOptions) =>
     const fingerprint = Effect.suspend(() =>
       backend === "file"
         ? Effect.map(file.fingerprint, (f) => `file:${f}`)
-        : Effect.succeed(`keyring:${version}:${process.hrtime.bigint()}`)
+        : Effect.succeed(`keyring:${process.hrtime.bigint()}`)
     )
 
     return CredentialStore.CredentialStore.of({

@@ -31,6 +31,7 @@ import { join } from "node:path"
 import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
 import { Data, Effect, Layer, Option, Result } from "effect"
 import { KEYRING_SERVICE, keyringAccount } from "./CodexHome.ts"
+import * as AuthFile from "./AuthFile.ts"
 import * as FileStore from "./FileStore.ts"
 
 /** Why the keyring could not be used: a stable code for scripts, with a human text beside it. */
@@ -624,13 +625,9 @@ export const eraseKeyringAndFile = (
 /** Builds the keyring-mode `CredentialStore`. */
 export const makeKeyringStore = (options: KeyringOptions) =>
   Effect.gen(function*() {
-    const file = yield* FileStore.makeFileStore({
-      codexHome: options.codexHome,
-      ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {})
-    })
+    const file = yield* FileStore.makeFileStore(options)
     const keyring = makeAccess(options)
-    const authPath = join(options.codexHome, "auth.json")
-    let version = 0
+    const authPath = AuthFile.authFilePath(options.codexHome)
 
     const load = Effect.gen(function*() {
       const text = yield* keyring.read.pipe(Effect.mapError((e) => storageError("read", keyring.entry(), e)))
@@ -641,14 +638,12 @@ export const makeKeyringStore = (options: KeyringOptions) =>
     const save = (doc: AuthDotJson.AuthDocument) =>
       file.withLock(Effect.gen(function*() {
         yield* keyring.write(AuthDotJson.toCompactText(doc)).pipe(Effect.mapError((e) => storageError("write", keyring.entry(), e)))
-        version++
         // Like Codex: once the keyring holds the credentials, a plaintext auth.json must go.
         yield* file.remove.pipe(Effect.asVoid, Effect.catch(warnLeftover))
       }))
 
     const remove = file.withLock(Effect.gen(function*() {
       const { keyringFailure, report } = yield* eraseKeyringAndFile(keyring, file, authPath)
-      version++
       if (report.removed.length === 0 && report.failed.length > 0) {
         return yield* (keyringFailure !== undefined
           ? storageError("delete", keyring.entry(), keyringFailure)
@@ -664,7 +659,7 @@ export const makeKeyringStore = (options: KeyringOptions) =>
       remove,
       withLock: file.withLock,
       // No cheap change marker in a keyring: a fresh value on every call makes readers re-read.
-      fingerprint: Effect.sync(() => `keyring:${version}:${process.hrtime.bigint()}`)
+      fingerprint: Effect.sync(() => `keyring:${process.hrtime.bigint()}`)
     })
   })
 
