@@ -26,20 +26,16 @@ import { Env, type Errors } from "@codex-auth/core"
 import { Context, Effect, Layer, Result } from "effect"
 import { chooseSystemPath, type CodexConfigShape, type Layers, type LoadOptions, loadSync, MANAGED_CONFIG_PATH_ENV, REQUIREMENTS_PATH_ENV, resolveLayers } from "./ConfigFiles.ts"
 
+// What callers of the service use; the rest of the file layer's API is in ConfigFiles.
 export {
   type CodexConfigShape,
-  type ConfigFile,
   effectiveStoreMode,
-  type LayerKind,
   type Layers,
   type LoadOptions,
   MANAGED_CONFIG_PATH,
-  MANAGED_CONFIG_PATH_ENV,
   REQUIREMENTS_PATH,
-  REQUIREMENTS_PATH_ENV,
   resolveLayers,
-  type Sourced,
-  sourceLabel
+  type Sourced
 } from "./ConfigFiles.ts"
 
 export class CodexConfig extends Context.Service<CodexConfig, CodexConfigShape>()("@codex-auth/policy/CodexConfig") {}

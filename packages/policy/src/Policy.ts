@@ -26,10 +26,9 @@ import {
 import { Effect, Layer } from "effect"
 import { CodexConfig, type CodexConfigShape, layer as configLayer, type LoadOptions, type Sourced } from "./CodexConfig.ts"
 import {
+  allowedWorkspaceId,
   credentialsViolation,
   decisions,
-  type Decisions,
-  type DescribedValue,
   describePolicy,
   emptyWorkspaceViolation,
   type PolicyDescription,
@@ -37,7 +36,7 @@ import {
 } from "./Rules.ts"
 import type { LoginMethod } from "./Settings.ts"
 
-export { credentialsViolation, decisions, type Decisions, type DescribedValue, describePolicy, type PolicyDescription }
+export { describePolicy, type PolicyDescription }
 
 type AuthPolicyShape = AuthPolicy.AuthPolicyShape
 
@@ -94,10 +93,8 @@ export const layerFromFiles = (
  * as Codex sends them, or `undefined` when any workspace is allowed (or none is: the login is
  * refused by `checkLogin` before a URL is built).
  */
-export const allowedWorkspaceParam = (policy: AuthPolicyShape): string | undefined => {
-  const ids = policy.forcedWorkspaceIds?.value
-  return ids === undefined || ids.length === 0 ? undefined : ids.join(",")
-}
+export const allowedWorkspaceParam = (policy: AuthPolicyShape): string | undefined =>
+  allowedWorkspaceId(policy.forcedWorkspaceIds?.value)
 
 /** `CODEX_API_KEY` and `CODEX_ACCESS_TOKEN` (trimmed; unset or blank is `undefined`) from the current `ConfigProvider`. */
 const environmentCredentials = Effect.all({

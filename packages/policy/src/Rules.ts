@@ -8,7 +8,7 @@
  */
 import { AuthDotJson, Errors } from "@codex-auth/core"
 import type { CodexConfigShape, Sourced } from "./ConfigFiles.ts"
-import type { LoginMethod } from "./Settings.ts"
+import { LOGIN_METHODS, type LoginMethod } from "./Settings.ts"
 
 const METHOD_NAME: Record<LoginMethod, string> = { chatgpt: "ChatGPT login", api: "API key login" }
 const CREDENTIALS_NAME: Record<LoginMethod, string> = { chatgpt: "ChatGPT credentials", api: "API key credentials" }
@@ -69,7 +69,7 @@ export const decisions = (config: CodexConfigShape): Decisions => {
     if (allowed !== undefined && !allowed.value.includes(m)) return { rule: "allowed_login_methods", source: allowed.source }
     return undefined
   }
-  const usableMethods = (["chatgpt", "api"] as const).filter((m) =>
+  const usableMethods = LOGIN_METHODS.filter((m) =>
     methodBlocked(m) === undefined && (m !== "chatgpt" || effectiveWorkspaces === undefined || effectiveWorkspaces.value.length > 0)
   )
   const alternative = (m: LoginMethod): string => {
@@ -134,6 +134,14 @@ const workspaceViolation = (d: Decisions, doc: AuthDotJson.AuthDocument): Errors
   return undefined
 }
 
+/**
+ * The `allowed_workspace_id` authorize parameter for an allow-list: the IDs joined with commas, as
+ * Codex sends them; `undefined` when any workspace is allowed (or none is: such a login is
+ * refused before a URL is built).
+ */
+export const allowedWorkspaceId = (ids: ReadonlyArray<string> | undefined): string | undefined =>
+  ids === undefined || ids.length === 0 ? undefined : ids.join(",")
+
 /** Why stored (or supplied) credentials break the policy, or `undefined` when they comply. */
 export const credentialsViolation = (d: Decisions, doc: AuthDotJson.AuthDocument): Errors.PolicyViolation | undefined => {
   const mode = AuthDotJson.modeOf(doc)
@@ -191,7 +199,7 @@ export const describePolicy = (config: CodexConfigShape): PolicyDescription => {
     effective: {
       login_methods: d.usableMethods,
       chatgpt_workspaces: ws === undefined ? null : ws,
-      allowed_workspace_id: ws === undefined || ws.length === 0 ? null : ws.join(","),
+      allowed_workspace_id: allowedWorkspaceId(ws) ?? null,
       device_code_login: d.usableMethods.includes("chatgpt") && config.allowDeviceCodeLogin.value
     },
     files: config.files.map((f) => ({ layer: f.kind, path: f.path, present: f.present })),

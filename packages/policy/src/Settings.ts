@@ -67,9 +67,8 @@ export const REQUIREMENT_KEYS = [
 // loading effect's Schema module costs more than every check here together)
 // ---------------------------------------------------------------------------------------------
 
-const isLoginMethod = (u: unknown): u is LoginMethod => u === "chatgpt" || u === "api"
-const isStoreMode = (u: unknown): u is CredentialsStoreMode =>
-  u === "file" || u === "keyring" || u === "auto" || u === "ephemeral"
+const isLoginMethod = (u: unknown): u is LoginMethod => (LOGIN_METHODS as ReadonlyArray<unknown>).includes(u)
+const isStoreMode = (u: unknown): u is CredentialsStoreMode => (STORE_MODES as ReadonlyArray<unknown>).includes(u)
 const isStringList = (u: unknown): u is ReadonlyArray<string> =>
   Array.isArray(u) && u.every((x) => typeof x === "string")
 const isLoginMethodList = (u: unknown): u is ReadonlyArray<LoginMethod> => Array.isArray(u) && u.every(isLoginMethod)
