@@ -8,19 +8,12 @@
  */
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import * as Diagnose from "@codex-auth/tls/Diagnose"
 
 type Env = Readonly<Record<string, string | undefined>>
 
-export const isWsl = (env: Env = process.env): boolean => {
-  if (process.platform !== "linux") return false
-  if (env["WSL_DISTRO_NAME"] !== undefined) return true
-  try {
-    return /microsoft/i.test(readFileSync("/proc/version", "utf8"))
-  } catch {
-    return false
-  }
-}
+/** Linux under WSL (the same test `doctor` reports). */
+export const isWsl = (env: Env = process.env): boolean => Diagnose.isWsl(env)
 
 /** True when this session likely cannot show a browser window (headless Linux, SSH without X forwarding). */
 export const isHeadless = (env: Env = process.env): boolean =>
@@ -70,7 +63,7 @@ export const open = (url: string, env: Env = process.env): Effect.Effect<boolean
     const command = browserCommand(url, env)
     if (command === undefined) return false
     if (await tryCommand(command[0], command[1])) return true
-    if (process.platform === "linux" && isWsl(env)) {
+    if (isWsl(env)) {
       return tryCommand("powershell.exe", ["-NoProfile", "-Command", "Start-Process", `'${url.replace(/'/g, "''")}'`])
     }
     return false

@@ -7,11 +7,11 @@
  *
  * @since 0.1.0
  */
+import { RefreshTransport } from "@codex-auth/core"
 import { Duration, Effect, Option } from "effect"
 import { HttpClient } from "effect/http"
-import { readFile } from "node:fs/promises"
+import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
-import * as tls from "node:tls"
 import { baseRoots, type CaSelection, type Env, loadSelectedCaBundle, selectCaBundle } from "./CaBundle.ts"
 import { proxyFor, readProxySettings } from "./Proxy.ts"
 import * as Tls from "./Tls.ts"
@@ -111,7 +111,8 @@ export interface DiagnoseOptions {
   readonly maxSkewSeconds?: number
 }
 
-export const DEFAULT_ISSUER = "https://auth.openai.com"
+/** The issuer checked by default: Codex's (`https://auth.openai.com`). */
+export const DEFAULT_ISSUER = RefreshTransport.DEFAULT_ISSUER
 export const LOGIN_PORTS: ReadonlyArray<number> = [1455, 1457]
 
 /** Probes whether a TCP port can be bound (and releases it at once). */
@@ -127,15 +128,27 @@ export const probePort = (port: number, host = "127.0.0.1"): Promise<PortDiagnos
     })
   })
 
+/**
+ * Whether this is Linux under WSL: `WSL_DISTRO_NAME` or `WSL_INTEROP` set, or a Microsoft/WSL
+ * kernel in `/proc/version`. Shared by `doctor` and the browser sign-in (which opens the browser
+ * with `wslview` and warns about Windows' localhost there).
+ */
+export const isWsl = (env: Env = process.env, procVersionPath = "/proc/version"): boolean => {
+  if (process.platform !== "linux") return false
+  if (nonEmpty(env.WSL_DISTRO_NAME) !== undefined || nonEmpty(env.WSL_INTEROP) !== undefined) return true
+  try {
+    return /microsoft|wsl/i.test(readFileSync(procVersionPath, "utf8"))
+  } catch {
+    return false
+  }
+}
+
 /** Headless / SSH / WSL detection from the environment and `/proc/version`. */
 export const detectSession = async (env: Env = process.env, procVersionPath = "/proc/version"): Promise<SessionDiagnosis> => {
   const platform = process.platform
   const display = nonEmpty(env.WAYLAND_DISPLAY) ?? nonEmpty(env.DISPLAY) ?? null
   const ssh = [env.SSH_CONNECTION, env.SSH_TTY, env.SSH_CLIENT].some((v) => nonEmpty(v) !== undefined)
-  let wsl = nonEmpty(env.WSL_DISTRO_NAME) !== undefined || nonEmpty(env.WSL_INTEROP) !== undefined
-  if (!wsl && platform === "linux") {
-    wsl = await readFile(procVersionPath, "utf8").then((text) => /microsoft|wsl/i.test(text), () => false)
-  }
+  const wsl = isWsl(env, procVersionPath)
   const noDisplay = platform === "linux" && display === null && !wsl
   return { platform, headless: noDisplay || ssh, display, ssh, wsl }
 }
@@ -163,7 +176,7 @@ export const diagnoseCa = Effect.fn("Diagnose.ca")(function*(env: Env) {
       ...common,
       error: null
     }
-    return { diagnosis: none, problems: [] as Array<Problem> }
+    return { diagnosis: none, problems: [] as Array<Problem>, bundle: undefined }
   }
   const problems: Array<Problem> = []
   for (const s of selection.shadowed) {
@@ -188,7 +201,7 @@ export const diagnoseCa = Effect.fn("Diagnose.ca")(function*(env: Env) {
       ...common,
       error: loaded.failure.detail
     }
-    return { diagnosis: failed, problems }
+    return { diagnosis: failed, problems, bundle: undefined }
   }
   const bundle = loaded.success
   const now = Date.now()
@@ -230,7 +243,7 @@ export const diagnoseCa = Effect.fn("Diagnose.ca")(function*(env: Env) {
     ...common,
     error: null
   }
-  return { diagnosis: ok, problems }
+  return { diagnosis: ok, problems, bundle }
 })
 
 /** Runs every check. Never fails; takes at most about `timeout` (the issuer request). */
@@ -267,7 +280,13 @@ export const diagnoseNetwork = Effect.fn("Diagnose.network")(function*(options: 
   }
 
   const [issuer, ports, session] = yield* Effect.all([
-    checkIssuer(issuerUrl, env, ca.diagnosis, proxy, options),
+    // The settings a login would use, from what was just read (nothing when either is broken).
+    checkIssuer(
+      issuerUrl,
+      ca.diagnosis.status === "error" || proxySettings instanceof Error ? undefined : { ca: ca.bundle, proxy: proxySettings },
+      proxy,
+      options
+    ),
     Effect.promise(() => Promise.all((options.ports ?? LOGIN_PORTS).map((p) => probePort(p, options.portHost)))),
     Effect.promise(() => detectSession(env, options.procVersionPath))
   ], { concurrency: "unbounded" })
@@ -316,20 +335,15 @@ export const diagnoseNetwork = Effect.fn("Diagnose.network")(function*(options: 
 
 const checkIssuer = Effect.fnUntraced(function*(
   issuerUrl: string,
-  env: Env,
-  ca: CaDiagnosis,
+  settings: Tls.NetworkSettings | undefined,
   proxy: ProxyDiagnosis,
   options: DiagnoseOptions
 ) {
   const problems: Array<Problem> = []
   const base: IssuerDiagnosis = { url: issuerUrl, checked: false, reachable: false, status: null, latencyMs: null, error: null, clockSkewSeconds: null }
   if (options.offline === true) return { diagnosis: base, problems }
-  if (ca.status === "error" || proxy.status === "error") {
+  if (settings === undefined) {
     return { diagnosis: { ...base, error: "not checked: fix the CA or proxy setting first" }, problems }
-  }
-  const settings = yield* Effect.result(Tls.loadNetworkSettings(env))
-  if (settings._tag === "Failure") {
-    return { diagnosis: { ...base, error: settings.failure.userMessage }, problems }
   }
   const started = Date.now()
   const attempt = yield* Effect.gen(function*() {
@@ -337,14 +351,14 @@ const checkIssuer = Effect.fnUntraced(function*(
     const response = yield* client.head(issuerUrl)
     return { status: response.status, date: response.headers["date"] }
   }).pipe(
-    Effect.provide(Tls.layerHttpClientFromSettings(settings.success)),
+    Effect.provide(Tls.layerHttpClientFromSettings(settings)),
     Effect.timeoutOption(options.timeout ?? Duration.seconds(5)),
     Effect.result
   )
   const finished = Date.now()
   const target = Tls.redactUrl(issuerUrl)
   if (attempt._tag === "Failure") {
-    const failure = Tls.describeNetworkFailure(attempt.failure, { ca: settings.success.ca })
+    const failure = Tls.describeNetworkFailure(attempt.failure, { ca: settings.ca })
     problems.push({
       area: "issuer",
       severity: "error",
@@ -380,5 +394,3 @@ const checkIssuer = Effect.fnUntraced(function*(
   }
 })
 
-/** How many roots Node itself ships (for display next to the bundle). */
-export const bundledRootCount = (): number => tls.rootCertificates.length

@@ -17,14 +17,12 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as tls from "node:tls"
 import { EnvHttpProxyAgent, WebSocket, type Dispatcher } from "undici"
 import { type CaBundle, type CaSelection, type Env, loadCaBundle, selectCaBundle, trustedRoots } from "./CaBundle.ts"
-import { ProxyConfigError, type ProxySettings, proxyFor, readProxySettings } from "./Proxy.ts"
+import { ProxyConfigError, type ProxySettings, readProxySettings } from "./Proxy.ts"
 
 /** What the environment asks for: the CA bundle (if any) and the proxies. */
 export interface NetworkSettings {
   readonly ca: CaBundle | undefined
   readonly proxy: ProxySettings
-  /** Number of trusted roots after adding the bundle to Node's roots (deduplicated). */
-  readonly rootCount: number
 }
 
 /**
@@ -37,7 +35,7 @@ export const loadNetworkSettings = Effect.fn("Tls.loadNetworkSettings")(function
   const ca = yield* loadCaBundle(env)
   const proxy = readProxySettings(env)
   if (proxy instanceof ProxyConfigError) return yield* proxy
-  return { ca, proxy, rootCount: trustedRoots(ca).length }
+  return { ca, proxy }
 })
 
 /** A plain, JSON-friendly summary of the settings: no PEM text, proxy credentials masked. */
@@ -52,7 +50,8 @@ export const describeNetworkSettings = (settings: NetworkSettings) => ({
       shadowed: settings.ca.shadowed,
       ignoredBlocks: settings.ca.ignoredBlocks
     },
-  rootCount: settings.rootCount,
+  /** Trusted roots after adding the bundle to Node's roots (deduplicated). */
+  rootCount: trustedRoots(settings.ca).length,
   proxy: {
     http: settings.proxy.http === undefined ? undefined : { variable: settings.proxy.http.variable, url: settings.proxy.http.display },
     https: settings.proxy.https === undefined
@@ -362,7 +361,3 @@ export const redactUrl = (url: string): string => {
     return "<invalid URL>"
   }
 }
-
-/** Convenience for tooling: which proxy (masked) a URL would use under these settings. */
-export const proxyDisplayFor = (settings: NetworkSettings, url: string): string | undefined =>
-  proxyFor(settings.proxy, url)?.display
