@@ -125,8 +125,9 @@ export const decodePollResponse = (status: number, body: string, retryAfterMs?: 
     }
     return { _tag: "Approved", authorizationCode: Redacted.make(code), codeVerifier: Redacted.make(verifier) }
   }
-  const code = errorCode(body)
+  // Pending is the answer of almost every poll: decided before the body is parsed.
   if (status === 403) return { _tag: "Pending" }
+  const code = errorCode(body)
   if (status === 404) {
     return code === "device_login_disabled" ? { _tag: "Failed", failure: LoginError.deviceAuthDisabled() } : { _tag: "Pending" }
   }
@@ -212,14 +213,14 @@ export const pollUntilApproved = (
     let interval = Math.min(Math.max(code.intervalMs, ms(options.minInterval, 1000)), maxDelay)
     const initial = Math.max(interval, ms(options.backoffInitial, 2000))
     let failures = 0
-    let retryAfter = 0
+    // The wait before the next poll: the interval, or after transient failures the back-off.
+    let delay = interval
     let polls = 0
     while (true) {
       const now = yield* Clock.currentTimeMillis
       const remaining = deadline - now
       if (remaining <= 0) return yield* LoginError.deviceCodeExpired(deadline - start)
-      const backoff = failures === 0 ? interval : Math.max(Math.min(initial * 2 ** (failures - 1), maxDelay), retryAfter)
-      yield* Effect.sleep(Duration.millis(Math.min(backoff, remaining)))
+      yield* Effect.sleep(Duration.millis(Math.min(delay, remaining)))
       if ((yield* Clock.currentTimeMillis) >= deadline) return yield* LoginError.deviceCodeExpired(deadline - start)
       polls++
       const answer = yield* Effect.result(send(pollRequest(config, code), Math.min(requestTimeout, Math.max(1000, deadline - now))))
@@ -236,16 +237,18 @@ export const pollUntilApproved = (
         case "SlowDown":
           interval = Math.min(interval + 5000, maxDelay)
           failures = 0
+          delay = interval
           break
         case "Pending":
           failures = 0
+          delay = interval
           if (hooks.onWaiting) yield* hooks.onWaiting({ remainingMs: Math.max(0, deadline - (yield* Clock.currentTimeMillis)), polls })
           break
         case "Transient": {
           failures++
-          retryAfter = Math.min(outcome.retryAfterMs ?? 0, 5 * 60_000)
-          const next = Math.max(Math.min(initial * 2 ** (failures - 1), maxDelay), retryAfter)
-          if (hooks.onRetrying) yield* hooks.onRetrying({ detail: outcome.detail, delayMs: next, failures })
+          const retryAfter = Math.min(outcome.retryAfterMs ?? 0, 5 * 60_000)
+          delay = Math.max(Math.min(initial * 2 ** (failures - 1), maxDelay), retryAfter)
+          if (hooks.onRetrying) yield* hooks.onRetrying({ detail: outcome.detail, delayMs: delay, failures })
           break
         }
       }

@@ -19,16 +19,11 @@
 import type { Errors } from "@codex-auth/core"
 import { Effect, type Scope } from "effect"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { IncomingRequest } from "./Callback.ts"
 import * as LoginError from "./LoginError.ts"
 import { PAGE_HEADERS, type Page } from "./Pages.ts"
 
-export interface LoopbackRequest {
-  readonly method: string
-  readonly url: string
-  readonly host: string | undefined
-}
-
-export type Handler = (request: LoopbackRequest) => Page | Promise<Page>
+export type Handler = (request: IncomingRequest) => Page | Promise<Page>
 
 export interface LoopbackServer {
   readonly port: number
@@ -82,7 +77,7 @@ export const listen = (
   Effect.acquireRelease(
     Effect.promise(async (): Promise<{ servers: Array<Server>; result: LoopbackServer | Errors.LoginFailed }> => {
       const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-        const request: LoopbackRequest = { method: req.method ?? "GET", url: req.url ?? "/", host: req.headers.host }
+        const request: IncomingRequest = { method: req.method ?? "GET", url: req.url ?? "/", host: req.headers.host }
         req.resume()
         Promise.resolve()
           .then(() => handler(request))

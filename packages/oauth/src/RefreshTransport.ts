@@ -29,6 +29,7 @@ import { Errors, RefreshTransport as Port } from "@codex-auth/core"
 import { Tls } from "@codex-auth/tls"
 import { errorCode, jsonObject, targetOf } from "./internal/http.ts"
 import { sanitize } from "./LoginError.ts"
+import { DEFAULT_ORIGINATOR, defaultUserAgent } from "./OAuthConfig.ts"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 
@@ -52,11 +53,6 @@ export interface RefreshTransportOptions {
   /** Time limit of one revoke POST (default 10 s, as Codex). */
   readonly revokeTimeout?: Duration.Input
 }
-
-const VERSION = "0.1.0"
-
-export const defaultUserAgent = (): string =>
-  `codex-auth/${VERSION} (${process.platform}; ${process.arch}) node/${process.versions.node}`
 
 const trimSlash = (s: string) => s.replace(/\/+$/, "")
 
@@ -114,7 +110,7 @@ const parseTokens = (body: string): Port.RefreshedTokens | undefined => {
 export const make = (options: RefreshTransportOptions = {}) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const originator = options.originator ?? "codex_cli_rs"
+    const originator = options.originator ?? DEFAULT_ORIGINATOR
     const userAgent = options.userAgent ?? defaultUserAgent()
     const refreshTimeout = Duration.fromInputUnsafe(options.refreshTimeout ?? "30 seconds")
     const revokeTimeout = Duration.fromInputUnsafe(options.revokeTimeout ?? "10 seconds")
