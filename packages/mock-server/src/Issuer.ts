@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import { Jwt } from "@codex-auth/core"
 import { createHash, randomInt, timingSafeEqual } from "node:crypto"
 import { FaultQueue } from "./Faults.ts"
 import { type Account, findAccount, type MockConfig, type Workspace } from "./MockConfig.ts"
@@ -189,8 +190,8 @@ interface AccessRecord {
   forcedExpired: boolean
 }
 
-const AUTH_CLAIM = "https://api.openai.com/auth"
-const PROFILE_CLAIM = "https://api.openai.com/profile"
+const AUTH_CLAIM = Jwt.OPENAI_AUTH_CLAIM
+const PROFILE_CLAIM = Jwt.OPENAI_PROFILE_CLAIM
 const DEFAULT_SCOPE = "openid profile email offline_access"
 const SESSION_TTL_MS = 15 * 60 * 1000
 const MAX_RECORDED = 5000
@@ -874,14 +875,18 @@ export class IssuerEngine {
   // ---------------------------------------------------------------- control operations
 
   devices(): ReadonlyArray<DeviceSummary> {
-    return [...this.#devices.values()].map((d) => ({
+    return [...this.#devices.values()].map((d) => this.#summary(d))
+  }
+
+  #summary(d: DeviceAuth): DeviceSummary {
+    return {
       userCode: d.userCode,
       status: d.status,
       createdAt: iso(d.createdAt),
       expiresAt: iso(d.expiresAt),
       email: d.email,
       workspaceId: d.workspaceId
-    }))
+    }
   }
 
   #resolveChoice(email: string | undefined, workspaceId: string | undefined, session?: SignInSession): ControlResult<{ account: Account; workspace: Workspace }> {
@@ -907,14 +912,14 @@ export class IssuerEngine {
     const picked = this.#resolveChoice(choice.email, choice.workspaceId)
     if (!picked.ok) return picked
     this.#approveDeviceWith(device.value, picked.value.account, picked.value.workspace)
-    return ok(this.devices().find((d) => d.userCode === device.value.userCode)!)
+    return ok(this.#summary(device.value))
   }
 
   denyDevice(userCode: string): ControlResult<DeviceSummary> {
     const device = this.#pendingDevice(userCode)
     if (!device.ok) return device
     device.value.status = "denied"
-    return ok(this.devices().find((d) => d.userCode === device.value.userCode)!)
+    return ok(this.#summary(device.value))
   }
 
   pendingAuthorizations(): ReadonlyArray<PendingAuthorization> {

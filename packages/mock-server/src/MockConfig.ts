@@ -12,15 +12,15 @@
  *
  * @since 0.1.0
  */
-import { Errors } from "@codex-auth/core"
+import { Errors, RefreshTransport } from "@codex-auth/core"
 import { Effect, Result, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { extname } from "node:path"
 import { parse as parseToml } from "smol-toml"
 
-/** The public client id of the Codex CLI. */
-export const CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
+/** The public client id of the Codex CLI (core's `RefreshTransport.DEFAULT_CLIENT_ID`). */
+export const CODEX_CLIENT_ID = RefreshTransport.DEFAULT_CLIENT_ID
 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
