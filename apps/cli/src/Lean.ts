@@ -20,7 +20,8 @@
  * @since 0.1.0
  */
 import { AuthDotJson, ExitCode } from "@codex-auth/core"
-import { ConfigFiles, Rules } from "@codex-auth/policy"
+import * as ConfigFiles from "@codex-auth/policy/ConfigFiles"
+import * as Rules from "@codex-auth/policy/Rules"
 // Not the package index: it reaches the keyring and auto stores through dynamic imports, which
 // the bundler keeps (with the effect runtime) even when nothing calls them.
 import * as AuthFile from "@codex-auth/storage/AuthFile"

@@ -77,10 +77,6 @@ export interface Started<A> {
   readonly finish: () => void
 }
 
-/** Whether this is the built bundle (payloads embedded) rather than the TypeScript sources. */
-export const embedded = typeof __CODEX_AUTH_PAYLOADS__ === "string"
-
-
 const damaged = (name: string) =>
   new Error(`the codex-auth bundle ${import.meta.filename} is damaged (payload ${name} does not match its table); reinstall codex-auth`)
 

@@ -5,8 +5,8 @@
  * may hand a refresh over; the rest starts the full effect/cli command tree. All of them run the
  * same code, render failures the same way and set the exit code.
  *
- * In the bundle, the two are payloads embedded after this small entry (see `Payloads.ts`), so a
- * run parses only the one it executes; from the TypeScript sources they are plain dynamic imports.
+ * In the bundle, the three are payloads embedded after this small entry (see `Payloads.ts`), so a
+ * run parses only the ones it executes; from the TypeScript sources they are plain dynamic imports.
  * This module runs on every start: it must not import anything but `FastArgs` and `Payloads`.
  *
  * @since 0.1.0

@@ -9,13 +9,13 @@
  *
  * @since 0.1.0
  */
-import { AuthPolicy, type CredentialStore, Errors, ExitCode } from "@codex-auth/core"
+import { AuthPolicy, Errors, ExitCode } from "@codex-auth/core"
 import * as DeviceCode from "@codex-auth/oauth/DeviceCode"
 import * as OAuthConfig from "@codex-auth/oauth/OAuthConfig"
 import * as Persist from "@codex-auth/oauth/Persist"
 import * as RefreshTransport from "@codex-auth/oauth/RefreshTransport"
-import { CodexConfig, Policy } from "@codex-auth/policy"
-import { CodexHome, MemoryStore, Selection } from "@codex-auth/storage"
+import { Startup } from "@codex-auth/policy"
+import { CodexHome } from "@codex-auth/storage"
 import * as Tls from "@codex-auth/tls/Tls"
 import { Cause, Effect, Layer } from "effect"
 import type { WorkerArgs } from "./Args.ts"
@@ -23,16 +23,7 @@ import type { WorkerEvent } from "./Protocol.ts"
 
 /** Store, policy and configuration, as the CLI composes them, with the startup policy check. */
 export const baseLayer = (args: WorkerArgs) =>
-  Layer.unwrap(Effect.gen(function*() {
-    const codexHome = CodexHome.resolveCodexHome(args.codexHome)
-    const config = yield* CodexConfig.load({ codexHome: codexHome.path, overrides: args.config })
-    const mode = CodexConfig.effectiveStoreMode(config, args.store)
-    const store: Layer.Layer<CredentialStore.CredentialStore, Errors.StorageError> = mode.value === "ephemeral"
-      ? MemoryStore.layer()
-      : Selection.layer({ mode: mode.value, codexHome: codexHome.path })
-    const deps = Layer.mergeAll(store, Layer.succeed(AuthPolicy.AuthPolicy, Policy.make(config)), Layer.succeed(CodexConfig.CodexConfig, config))
-    return Layer.effectDiscard(Policy.enforceAtStartup).pipe(Layer.provideMerge(deps))
-  }))
+  Startup.layer({ codexHome: CodexHome.resolveCodexHome(args.codexHome).path, overrides: args.config, storeFlag: args.store })
 
 /** Issuer/client, the TLS/proxy-aware HttpClient, and the revocation transport. */
 export const oauthLayer = (args: WorkerArgs) =>

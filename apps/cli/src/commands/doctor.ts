@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { CredentialStore, ExitCode } from "@codex-auth/core"
-import { CodexConfig, Policy } from "@codex-auth/policy"
+import { CodexConfig, Policy, Startup } from "@codex-auth/policy"
 import { KeyringStore } from "@codex-auth/storage"
 import * as Diagnose from "@codex-auth/tls/Diagnose"
 import { Config, Effect, Fiber, Layer, Option } from "effect"
@@ -22,7 +22,7 @@ import { Command, Flag } from "effect/cli"
 import { SilentExit } from "../Output.ts"
 import { stdout } from "../programs/Stdout.ts"
 import { root, switchFlag } from "../Root.ts"
-import { type AppContext, appContext, baseLayer } from "../Services.ts"
+import { type AppContext, appContext } from "../Services.ts"
 
 /** Variables that change which credentials are used, and how. */
 export const AUTH_ENV_OVERRIDES: ReadonlyArray<{ readonly name: string; readonly effect: string }> = [
@@ -116,7 +116,7 @@ export const doctorReport = (ctx: AppContext, options: DoctorOptions) =>
         Effect.gen(function*() {
           const s = yield* CredentialStore.CredentialStore
           return yield* s.info
-        }).pipe(Effect.provide(Layer.fresh(baseLayer(ctx, { enforcePolicy: false }))))
+        }).pipe(Effect.provide(Layer.fresh(Startup.storeLayer(configResult.success, { codexHome: ctx.codexHome.path, storeFlag: ctx.storeFlag }))))
       )
       if (info._tag === "Success") {
         store = {

@@ -30,7 +30,8 @@ export interface ChatGptLoginOptions extends OAuthFlags {
   readonly timeout: Duration.Duration
 }
 
-const DEFAULT_TIMEOUT = Duration.minutes(10)
+/** How long a browser sign-in waits unless `--timeout` says otherwise. */
+export const defaultTimeout = Duration.minutes(10)
 
 /** `10m`, `90s`, `600` (seconds), `1h`. */
 export const parseTimeout = (text: string): Effect.Effect<Duration.Duration, Errors.UsageError> => {
@@ -42,8 +43,6 @@ export const parseTimeout = (text: string): Effect.Effect<Duration.Duration, Err
     ? Effect.succeed(Duration.millis(ms))
     : Effect.fail(new Errors.UsageError({ detail: `--timeout ${text} is not a duration`, suggestion: "Use e.g. --timeout 10m, --timeout 90s or --timeout 600 (seconds), at most 24h." }))
 }
-
-export const defaultTimeout = DEFAULT_TIMEOUT
 
 const isTty = () => process.stderr.isTTY === true
 
