@@ -9,19 +9,9 @@
  *
  * @since 0.1.0
  */
-import * as OAuthConfig from "@codex-auth/oauth/OAuthConfig"
-import * as RefreshTransport from "@codex-auth/oauth/RefreshTransport"
-import * as Tls from "@codex-auth/tls/Tls"
-import { Layer } from "effect"
+import * as SignInServices from "@codex-auth/oauth/SignInServices"
 
-export interface OAuthFlags {
-  readonly issuer: string | undefined
-  readonly clientId: string | undefined
-}
+export type OAuthFlags = SignInServices.SignInFlags
 
-/** `OAuthConfig` + `HttpClient` + `RefreshTransport` (revocations time out after 5 s). */
-export const oauthLayer = (flags: OAuthFlags) =>
-  Layer.mergeAll(
-    OAuthConfig.layerResolved({ issuer: flags.issuer, clientId: flags.clientId }),
-    RefreshTransport.layerWith({ revokeTimeout: "5 seconds" })
-  ).pipe(Layer.provideMerge(Tls.layerHttpClient))
+/** `OAuthConfig` + `HttpClient` + `RefreshTransport` (revocations time out after 5 s): `SignInServices.layer`. */
+export const oauthLayer = SignInServices.layer

@@ -13,10 +13,9 @@ import { AuthPolicy, Errors, ExitCode } from "@codex-auth/core"
 import * as DeviceCode from "@codex-auth/oauth/DeviceCode"
 import * as OAuthConfig from "@codex-auth/oauth/OAuthConfig"
 import * as Persist from "@codex-auth/oauth/Persist"
-import * as RefreshTransport from "@codex-auth/oauth/RefreshTransport"
+import * as SignInServices from "@codex-auth/oauth/SignInServices"
 import { Startup } from "@codex-auth/policy"
 import { CodexHome } from "@codex-auth/storage"
-import * as Tls from "@codex-auth/tls/Tls"
 import { Cause, Effect, Layer } from "effect"
 import type { WorkerArgs } from "./Args.ts"
 import type { WorkerEvent } from "./Protocol.ts"
@@ -25,12 +24,8 @@ import type { WorkerEvent } from "./Protocol.ts"
 export const baseLayer = (args: WorkerArgs) =>
   Startup.layer({ codexHome: CodexHome.resolveCodexHome(args.codexHome).path, overrides: args.config, storeFlag: args.store })
 
-/** Issuer/client, the TLS/proxy-aware HttpClient, and the revocation transport. */
-export const oauthLayer = (args: WorkerArgs) =>
-  Layer.mergeAll(
-    OAuthConfig.layerResolved({ issuer: args.issuer, clientId: args.clientId }),
-    RefreshTransport.layerWith({ revokeTimeout: "5 seconds" })
-  ).pipe(Layer.provideMerge(Tls.layerHttpClient))
+/** Issuer/client, the TLS/proxy-aware HttpClient, and the revocation transport (as the CLI's sign-in). */
+export const oauthLayer = (args: WorkerArgs) => SignInServices.layer({ issuer: args.issuer, clientId: args.clientId })
 
 const seconds = (ms: number) => Math.max(0, Math.round(ms / 1000))
 
