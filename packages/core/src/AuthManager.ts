@@ -88,6 +88,13 @@ export interface RefreshStatus {
   readonly refreshRequests: number
   /** Refreshes avoided because the store already held a newer token (another process refreshed). */
   readonly adopted: number
+  /**
+   * Refreshed tokens not saved (and revoked) because the stored credentials changed to something
+   * else (another account, an API key, a logout) while the refresh was in flight.
+   */
+  readonly discarded: number
+  /** What happened the last time that was so, for a warning; `undefined` when it never was. */
+  readonly credentialsChanged: string | undefined
 }
 
 export interface AuthManagerShape {
@@ -310,6 +317,8 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
   let backoff: { readonly refreshValue: string; readonly until: number; readonly delay: number; readonly error: Errors.NetworkError } | undefined
   let refreshRequests = 0
   let adopted = 0
+  let discarded = 0
+  let lastChange: string | undefined
 
   const needsRefresh = (l: Loaded, t: number) => l.mode === "chatgpt" && l.refreshValue !== undefined && t >= l.dueAt
   const expired = (l: Loaded, t: number) => l.expMs !== undefined && t >= l.expMs
@@ -345,12 +354,16 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
     s.fastUntil = Number.POSITIVE_INFINITY
   }
 
-  /** Fingerprint first, then load: a write in between is noticed at the next check. */
-  const syncWithStore = (t: number): Effect.Effect<Snapshot, Errors.StorageError | Errors.CorruptCredentials | Errors.NotLoggedIn> =>
+  /**
+   * Fingerprint first, then load: a write in between is noticed at the next check. With `always`,
+   * loads even when the fingerprint did not change (under a lock, where a coarse fingerprint must
+   * not hide another process's write).
+   */
+  const syncWithStore = (t: number, always = false): Effect.Effect<Snapshot, Errors.StorageError | Errors.CorruptCredentials | Errors.NotLoggedIn> =>
     Effect.gen(function*() {
       const fingerprint = yield* store.fingerprint
       const previous = snap
-      if (previous !== undefined && previous.fingerprint === fingerprint) {
+      if (!always && previous !== undefined && previous.fingerprint === fingerprint) {
         previous.checkedAt = t
         return previous
       }
@@ -378,26 +391,51 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
       if (writeMarker && codexHome !== undefined) ReauthMarker.write(codexHome, refreshValue, error.reason, new Date(t))
     })
 
+  /** Whether `l` can be served instead of refreshing (`stale`: the token a 401 was answered to). */
+  const adoptable = (l: Loaded, t: number, stale: string | undefined) =>
+    l.mode === "apikey" || l.refreshValue === undefined || (!needsRefresh(l, t) && l.tokenValue !== stale)
+
   /**
-   * The cross-process step, under the store's lock: re-read; adopt what another process wrote;
-   * else send one refresh POST and persist its answer before the lock is released.
+   * While another process holds the refresh lock: the stored credentials once they can be served
+   * (that process, or any other client, refreshed), so waiters stop waiting at once instead of
+   * passing through the lock one by one. A read that fails here is left to the locked re-read.
+   */
+  const adoptWhileWaiting = (stale: string | undefined) =>
+    Effect.suspend(() => {
+      const t = now()
+      return Effect.map(syncWithStore(t), (s): Option.Option<Loaded> => {
+        const l = s.loaded
+        if (l === undefined || !adoptable(l, t, stale)) return Option.none()
+        adopted++
+        settle(s, t)
+        return Option.some(l)
+      })
+    }).pipe(Effect.orElseSucceed(() => Option.none<Loaded>()))
+
+  /** Same ChatGPT session: account and user ids match (they survive rotation). */
+  const sameSession = (a: AuthDotJson.AuthDocument, b: AuthDotJson.AuthDocument) => {
+    if (a.tokens === undefined || b.tokens === undefined) return false
+    const ca = AuthDotJson.claimsOf(a)
+    const cb = AuthDotJson.claimsOf(b)
+    return (a.tokens.accountId ?? ca?.accountId) === (b.tokens.accountId ?? cb?.accountId) && ca?.userId === cb?.userId
+  }
+
+  /**
+   * The refresh, under codex-auth's refresh lock (never under the commit lock): re-read; adopt
+   * what another process wrote; else send one refresh POST, then commit its answer under the
+   * commit lock — only if the stored credentials still hold the refresh token that was sent.
+   * Stored credentials that changed meanwhile are never overwritten: the same session refreshed by
+   * another client is adopted; anything else (another account, an API key, a logout) is kept, and
+   * the refresh token just obtained is revoked (best-effort), since nobody will ever use it.
    */
   const refreshLocked = (mode: { readonly stale: string | undefined; readonly keepValidOnTransient: boolean }) =>
-    store.withLock(Effect.gen(function*() {
+    store.withRefreshLock(Effect.gen(function*() {
       const t = now()
-      const fingerprint = yield* store.fingerprint
-      const doc = yield* store.load
-      if (Option.isNone(doc)) {
-        setSnapshot(undefined, fingerprint, t)
-        return yield* notLoggedIn()
-      }
-      const built = build(doc.value, yield* location)
-      if (Result.isFailure(built)) return yield* built.failure
-      const l = built.success
-      const s = setSnapshot(l, fingerprint, t)
+      const s = yield* syncWithStore(t, true)
+      const l = s.loaded
+      if (l === undefined) return yield* notLoggedIn()
       if (l.mode === "apikey" || l.refreshValue === undefined) return l
-      const fresh = !needsRefresh(l, t)
-      if (mode.stale === undefined ? fresh : fresh && l.tokenValue !== mode.stale) {
+      if (adoptable(l, t, mode.stale)) {
         adopted++
         settle(s, t)
         return l
@@ -418,12 +456,13 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
         }
         return yield* backoffError(backoff, t)
       }
-      const provenance = AuthDotJson.provenanceOf(l.doc!)
+      const sent = l.doc!
+      const provenance = AuthDotJson.provenanceOf(sent)
+      const target = { issuer: provenance?.issuer ?? DEFAULT_ISSUER, clientId: provenance?.clientId ?? DEFAULT_CLIENT_ID }
       refreshRequests++
       const answer = yield* Effect.result(transport.refresh({
-        refreshToken: l.doc!.tokens!.refreshToken,
-        issuer: provenance?.issuer ?? DEFAULT_ISSUER,
-        clientId: provenance?.clientId ?? DEFAULT_CLIENT_ID,
+        refreshToken: sent.tokens!.refreshToken,
+        ...target,
         reason: mode.stale !== undefined ? "unauthorized" : reasonFor(l, t)
       }))
       if (Result.isFailure(answer)) {
@@ -440,15 +479,21 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
         }
         return yield* error
       }
-      const merged = mergeRefreshed(l.doc!, answer.success, new Date(t))
-      yield* store.save(merged)
-      const after = yield* store.fingerprint
-      const next = build(merged, yield* location)
-      if (Result.isFailure(next)) return yield* next.failure
-      const s2 = setSnapshot(next.success, after, t)
       backoff = undefined
       permanent = undefined
       if (codexHome !== undefined) ReauthMarker.clear(codexHome)
+      // The commit: milliseconds under Codex's locks, against what is stored now.
+      const commit = yield* store.withLock(Effect.gen(function*() {
+        const current = Option.getOrUndefined(yield* store.load)
+        if (current?.tokens === undefined || Redacted.value(current.tokens.refreshToken) !== l.refreshValue) return { saved: false as const, current }
+        const merged = mergeRefreshed(current, answer.success, new Date(t))
+        yield* store.save(merged)
+        return { saved: true as const, merged, fingerprint: yield* store.fingerprint }
+      }))
+      if (!commit.saved) return yield* changedDuringRefresh(sent, commit.current, answer.success.refreshToken, target, t)
+      const next = build(commit.merged, yield* location)
+      if (Result.isFailure(next)) return yield* next.failure
+      const s2 = setSnapshot(next.success, commit.fingerprint, t)
       settle(s2, t)
       if (expired(next.success, t)) {
         return yield* new Errors.NetworkError({
@@ -458,7 +503,40 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
         })
       }
       return next.success
-    }))
+    }), adoptWhileWaiting(mode.stale))
+
+  /**
+   * The stored credentials no longer hold the refresh token that was sent: keep them. Another
+   * client refreshed the same session (the real Codex does, without a lock): serve its tokens.
+   * Anything else replaced them: revoke what this refresh obtained, say so, serve what is stored.
+   */
+  const changedDuringRefresh = (
+    sent: AuthDotJson.AuthDocument,
+    current: AuthDotJson.AuthDocument | undefined,
+    obtained: Redacted.Redacted<string> | undefined,
+    target: { readonly issuer: string; readonly clientId: string },
+    t: number
+  ) =>
+    Effect.gen(function*() {
+      const same = current !== undefined && sameSession(sent, current)
+      if (!same) {
+        discarded++
+        const what = current === undefined ? "they were removed (a logout)" : AuthDotJson.modeOf(current) === "apikey" ? "an API key was stored" : "another account signed in"
+        const revoke = obtained === undefined || Redacted.value(obtained) === Redacted.value(sent.tokens!.refreshToken)
+          ? Effect.void
+          : transport.revoke({ token: obtained, tokenTypeHint: "refresh_token", ...target }).pipe(Effect.timeout(10_000), Effect.ignore)
+        yield* revoke
+        lastChange = `the stored credentials changed while a refresh was in flight (${what}); codex-auth kept them and revoked the refresh token it had just obtained`
+        yield* Effect.logWarning(lastChange)
+      }
+      const s = yield* syncWithStore(t, true)
+      if (s.loaded === undefined) {
+        return yield* new Errors.NotLoggedIn({ detail: `${yield* location} was signed out while a token refresh was in flight` })
+      }
+      adopted += same ? 1 : 0
+      settle(s, t)
+      return s.loaded
+    })
 
   /** Everything that is not the hot path, one fiber at a time. */
   const resolve: Effect.Effect<Loaded, AuthError> = lock.withPermits(1)(Effect.suspend(() => {
@@ -554,7 +632,9 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
         lastError: b?.error,
         retryAt: b?.until,
         refreshRequests,
-        adopted
+        adopted,
+        discarded,
+        credentialsChanged: lastChange
       }
     })
   })

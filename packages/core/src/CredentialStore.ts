@@ -35,10 +35,23 @@ export interface CredentialStoreShape {
   /** Purges every backend (file and keyring); reports each. Fails only if nothing could be purged. */
   readonly remove: Effect.Effect<RemoveReport, StorageError>
   /**
-   * Runs `self` while holding the exclusive cross-process credential lock (`auth.json.lock` in
-   * CODEX_HOME, `flock`-compatible with the Codex CLI). Reentrant within one fiber tree.
+   * Runs `self` while holding the commit lock: the Codex CLI's own `auth.lock` then
+   * `auth.json.lock` in CODEX_HOME (`flock(2)` / `LockFileEx`). Every write of credentials by
+   * anyone happens under it, so `self` must be short: a re-read and a write, never a network call
+   * (the real Codex gives up on `auth.json.lock` after about 5 s). Reentrant within one fiber tree.
    */
   readonly withLock: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
+  /**
+   * Runs `self` while holding codex-auth's refresh lock (`codex-auth-refresh.lock` in CODEX_HOME,
+   * which the Codex CLI never waits on): one refresh POST at a time among codex-auth processes and
+   * fibers. While another holder has it, `whileWaiting` runs each time the stored credentials may
+   * have changed; a value from it ends the wait without running `self` (another process already
+   * refreshed). Reentrant within one fiber tree; take it before `withLock`, never inside.
+   */
+  readonly withRefreshLock: <A, E, R, E2 = never, R2 = never>(
+    self: Effect.Effect<A, E, R>,
+    whileWaiting?: Effect.Effect<Option.Option<A>, E2, R2>
+  ) => Effect.Effect<A, E | E2 | StorageError, R | R2>
   /**
    * A cheap fingerprint that changes whenever the stored credentials change (for a file: inode,
    * size, mtime). Lets hot paths skip re-reading. Backends without one return a fresh value each call.

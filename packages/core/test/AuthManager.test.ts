@@ -55,6 +55,7 @@ const chatgptDoc = (o: { access: string; expMs: number; refresh: string; lastRef
 const makeStore = (initial?: Doc) => {
   const state = { doc: initial, version: 0, loads: 0, fingerprints: 0, saves: 0, freezeFingerprint: false }
   const lock = Semaphore.makeUnsafe(1)
+  const refreshLock = Semaphore.makeUnsafe(1)
   const shape = CredentialStore.CredentialStore.of({
     info: Effect.succeed({ mode: "memory", backend: "memory", location: "memory", fallbackReason: undefined }),
     load: Effect.sync(() => {
@@ -74,6 +75,7 @@ const makeStore = (initial?: Doc) => {
       return { removed: had ? ["memory"] : [], absent: had ? [] : ["memory"], failed: [] }
     }),
     withLock: (self) => lock.withPermits(1)(self),
+    withRefreshLock: (self) => refreshLock.withPermits(1)(self),
     fingerprint: Effect.sync(() => {
       state.fingerprints++
       return state.freezeFingerprint ? "frozen" : String(state.version)

@@ -64,6 +64,7 @@ export const memoryStore = (
           return { removed: had ? ["memory"] : [], absent: had ? [] : ["memory"], failed: [] }
         }),
       withLock: (self) => Effect.suspend(() => { probe.locks++; return self }),
+      withRefreshLock: (self) => self,
       fingerprint: Effect.sync(() => String(probe.removes))
     })
   )

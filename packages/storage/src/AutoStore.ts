@@ -133,6 +133,10 @@ export const makeAutoStore = (options: AutoOptions) =>
       save,
       remove,
       withLock: file.withLock,
+      withRefreshLock: yield* FileStore.makeRefreshLock(
+        options,
+        Effect.suspend(() => backend === "file" ? file.fingerprint : KeyringStore.keyringChangeSignal)
+      ),
       fingerprint
     })
   })

@@ -16,7 +16,7 @@ import { basename, dirname, join } from "node:path"
 import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
 import { Context, Effect, Layer, Option, Result, Semaphore } from "effect"
 import * as AuthFile from "./AuthFile.ts"
-import * as FileLock from "./FileLock.ts"
+import * as CredentialLocks from "./CredentialLocks.ts"
 
 /**
  * The credential locks the current fiber holds (a file store's lock path; a memory store's own
@@ -36,9 +36,59 @@ export const withLockKey = <A, E, R, E2, R2>(
 
 export interface FileStoreOptions {
   readonly codexHome: string
-  /** How long to wait for the cross-process lock. Default 30 s. */
+  /**
+   * How long to wait for `auth.lock` (the commit lock) and for the refresh lock. Default 30 s.
+   * `auth.json.lock` is tried for 5 s, as the Codex CLI does.
+   */
   readonly lockTimeoutMs?: number
+  /** Test seam: the platform's lock calls (default: this machine's `flock(2)` / `LockFileEx`). */
+  readonly lockPrimitive?: CredentialLocks.CommitOptions["primitive"]
 }
+
+type WithRefreshLock = CredentialStore.CredentialStoreShape["withRefreshLock"]
+
+/**
+ * The refresh lock of a CODEX_HOME for a store: `whileWaiting` runs whenever `signal` (the store's
+ * change marker) differs from the last value seen, so waiters re-read only what may have changed.
+ */
+export const makeRefreshLock = (
+  options: FileStoreOptions,
+  signal: Effect.Effect<string, Errors.StorageError>
+): Effect.Effect<WithRefreshLock> =>
+  Effect.map(Semaphore.make(1), (local): WithRefreshLock => {
+    const path = CredentialLocks.refreshLockPath(options.codexHome)
+    const lockOptions = {
+      codexHome: options.codexHome,
+      timeoutMs: options.lockTimeoutMs ?? 30_000,
+      ...(options.lockPrimitive ? { primitive: options.lockPrimitive } : {})
+    }
+    return <A, E, R, E2 = never, R2 = never>(self: Effect.Effect<A, E, R>, whileWaiting?: Effect.Effect<Option.Option<A>, E2, R2>) =>
+      withLockKey(path, (locked: Effect.Effect<A, E, R>) =>
+        local.withPermits(1)(Effect.scoped(Effect.gen(function*() {
+          yield* ensureDirectory(options.codexHome)
+          let last: string | undefined
+          const watch = whileWaiting === undefined ? Effect.succeedNone : Effect.flatMap(signal, (now) => {
+            if (now === last) return Effect.succeedNone
+            last = now
+            return whileWaiting
+          })
+          const instead = yield* CredentialLocks.refresh(lockOptions, watch)
+          return Option.isSome(instead) ? instead.value : yield* locked
+        }))), self)
+  })
+
+const ensureDirectory = (home: string) =>
+  Effect.try({
+    try: () => fs.mkdirSync(home, { recursive: true, mode: 0o700 }),
+    catch: (e) =>
+      new Errors.StorageError({
+        backend: "file",
+        operation: "write",
+        location: home,
+        detail: errnoText(e),
+        ...(hintFor(e, home) ? { suggestion: hintFor(e, home)! } : {})
+      })
+  })
 
 const errnoText = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException
@@ -77,9 +127,13 @@ export const makeFileStore = (options: FileStoreOptions) =>
   Effect.gen(function*() {
     const home = options.codexHome
     const authPath = AuthFile.authFilePath(home)
-    const lockPath = join(home, "auth.json.lock")
-    const lockTimeoutMs = options.lockTimeoutMs ?? 30_000
+    const lockPath = join(home, CredentialLocks.AUTH_LOCK)
     const local = yield* Semaphore.make(1)
+    const commitOptions = {
+      codexHome: home,
+      timeoutMs: options.lockTimeoutMs ?? 30_000,
+      ...(options.lockPrimitive ? { primitive: options.lockPrimitive } : {})
+    }
 
     const fail = (operation: Errors.StorageOperation, e: unknown, location = authPath) =>
       new Errors.StorageError({
@@ -90,30 +144,13 @@ export const makeFileStore = (options: FileStoreOptions) =>
         ...(hintFor(e, location) ? { suggestion: hintFor(e, location)! } : {})
       })
 
-    const ensureHome = Effect.try({
-      try: () => fs.mkdirSync(home, { recursive: true, mode: 0o700 }),
-      catch: (e) => fail("write", e, home)
-    })
-
     const withLock = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
       withLockKey(lockPath, (locked: Effect.Effect<A, E, R>) =>
         local.withPermits(1)(
           Effect.scoped(
             Effect.gen(function*() {
-              yield* ensureHome
-              yield* FileLock.acquire(lockPath, { timeoutMs: lockTimeoutMs }).pipe(
-                Effect.mapError((e) =>
-                  e instanceof FileLock.LockTimeout
-                    ? new Errors.StorageError({
-                      backend: "file",
-                      operation: "lock",
-                      location: lockPath,
-                      detail: `another process held the credential lock for more than ${Math.round(lockTimeoutMs / 1000)} s`,
-                      suggestion: "Check for a hung codex or codex-auth process (`fuser " + lockPath + "`), then try again."
-                    })
-                    : fail("lock", e, lockPath)
-                )
-              )
+              yield* ensureDirectory(home)
+              yield* CredentialLocks.commit(commitOptions)
               return yield* locked
             })
           )
@@ -245,6 +282,7 @@ export const makeFileStore = (options: FileStoreOptions) =>
       save,
       remove,
       withLock,
+      withRefreshLock: yield* makeRefreshLock(options, fingerprint),
       fingerprint
     })
   })

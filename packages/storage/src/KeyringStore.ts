@@ -622,6 +622,12 @@ export const eraseKeyringAndFile = (
     return { report, keyringFailure: Result.isFailure(fromKeyring) ? fromKeyring.failure : undefined }
   })
 
+/**
+ * When a refresh waiter re-reads a keyring (which has no cheap change marker): every 250 ms, not
+ * at every attempt on the lock, since each read is a round trip to the Secret Service.
+ */
+export const keyringChangeSignal: Effect.Effect<string> = Effect.sync(() => `keyring:${Math.floor(Date.now() / 250)}`)
+
 /** Builds the keyring-mode `CredentialStore`. */
 export const makeKeyringStore = (options: KeyringOptions) =>
   Effect.gen(function*() {
@@ -658,6 +664,7 @@ export const makeKeyringStore = (options: KeyringOptions) =>
       save,
       remove,
       withLock: file.withLock,
+      withRefreshLock: yield* FileStore.makeRefreshLock(options, keyringChangeSignal),
       // No cheap change marker in a keyring: a fresh value on every call makes readers re-read.
       fingerprint: Effect.sync(() => `keyring:${process.hrtime.bigint()}`)
     })

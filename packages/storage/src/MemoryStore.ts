@@ -14,6 +14,9 @@ export const make = (initial?: AuthDotJson.AuthDocument) =>
     let version = 0
     const lock = yield* Semaphore.make(1)
     const withLock = <A, E, R>(self: Effect.Effect<A, E, R>) => withLockKey(lock, lock.withPermits(1), self)
+    // One process: waiters queue on the semaphore and re-read once they have it.
+    const refresh = yield* Semaphore.make(1)
+    const withRefreshLock = <A, E, R>(self: Effect.Effect<A, E, R>) => withLockKey(refresh, refresh.withPermits(1), self)
     return CredentialStore.CredentialStore.of({
       info: Effect.succeed({ mode: "memory", backend: "memory", location: "memory", fallbackReason: undefined }),
       load: Effect.sync(() => current),
@@ -29,6 +32,7 @@ export const make = (initial?: AuthDotJson.AuthDocument) =>
         return { removed: had ? ["memory"] : [], absent: had ? [] : ["memory"], failed: [] }
       })),
       withLock,
+      withRefreshLock,
       fingerprint: Effect.sync(() => String(version))
     })
   })

@@ -53,7 +53,7 @@ describe("FileStore (property)", () => {
         const text = fs.readFileSync(join(home, "auth.json"), "utf8")
         expect(text).toBe(AuthDotJson.toFileText(doc))
         expect(fs.statSync(join(home, "auth.json")).mode & 0o777).toBe(0o600)
-        expect(fs.readdirSync(home).sort()).toEqual(["auth.json", "auth.json.lock"])
+        expect(fs.readdirSync(home).sort()).toEqual(["auth.json", "auth.json.lock", "auth.lock"])
         const back = Option.getOrThrow(await Effect.runPromise(store.load))
         expect(AuthDotJson.toFileText(back)).toBe(text)
       }),

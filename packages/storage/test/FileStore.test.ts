@@ -24,7 +24,7 @@ describe("FileStore", () => {
         assert.strictEqual(fs.readFileSync(join(home, "auth.json"), "utf8"), AuthDotJson.toFileText(apiDoc("sk-test-abcdef123456")))
         const loaded = yield* s.load
         assert.strictEqual(Redacted.value(Option.getOrThrow(loaded).apiKey!), "sk-test-abcdef123456")
-        assert.deepStrictEqual(fs.readdirSync(home).sort(), ["auth.json", "auth.json.lock"])
+        assert.deepStrictEqual(fs.readdirSync(home).sort(), ["auth.json", "auth.json.lock", "auth.lock"])
       }))
   })
 
