@@ -15,7 +15,7 @@ const { values } = parseArgs({
     "skip-storm": { type: "boolean", default: false }
   }
 })
-const { hotPath, storms } = await import("./src/AuthManagerBench.ts")
+const { hotPath, lockPair, storms } = await import("./src/AuthManagerBench.ts")
 
 console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.versions.node}`)
 const hot = await hotPath({ calls: Number(values.calls) })
@@ -26,15 +26,20 @@ console.log(`  authorizationHeaders, inside one program: ${fmt(hot.headersPerSec
 console.log(`  accessToken, one Effect.runSync per call: ${fmt(hot.callsPerSecondRunSync)} calls/s`)
 console.log(`  cachedAccessToken() (synchronous):        ${fmt(hot.callsPerSecondCachedSync)} calls/s`)
 
+const lock = await lockPair(10_000)
+console.log("\ncredential lock (in-process flock(2) / LockFileEx through koffi):")
+console.log(`  first acquisition (loads the native module): ${lock.firstLoadMs.toFixed(1)} ms`)
+console.log(`  uncontended acquire + release:              ${lock.microsPerPair.toFixed(1)} µs (open, lock, unlock, close)`)
+
 if (!values["skip-storm"]) {
   const sizes = values.sizes.split(",").map(Number)
   const { rows } = await storms(sizes, Number(values.runs))
   const one = rows.find((r) => r.processes === 1)?.refreshMs ?? rows[0].refreshMs
   console.log(`\nrefresh storm (built CLI \`codex-auth token\`, expired token, strict mock issuer; median of ${values.runs}):`)
-  console.log("  processes | wall time (refresh) | ratio to 1 | same N, no refresh | refresh requests | distinct tokens | failures")
+  console.log("  processes | wall time (refresh) | same N, valid token | ratio expired/valid | first start to POST | refresh requests | distinct tokens | failures")
   for (const r of rows) {
     console.log(
-      `  ${String(r.processes).padStart(9)} | ${`${r.refreshMs.toFixed(0)} ms`.padStart(19)} | ${`${(r.refreshMs / one).toFixed(2)}x`.padStart(10)} | ${`${r.baselineMs.toFixed(0)} ms`.padStart(18)} | ${String(r.refreshRequests).padStart(16)} | ${String(r.distinctTokens).padStart(15)} | ${String(r.failures).padStart(8)}`
+      `  ${String(r.processes).padStart(9)} | ${`${r.refreshMs.toFixed(0)} ms`.padStart(19)} | ${`${r.baselineMs.toFixed(0)} ms`.padStart(19)} | ${`${r.ratio.toFixed(2)}`.padStart(19)} | ${`${r.postMs.toFixed(0)} ms`.padStart(19)} | ${String(r.refreshRequests).padStart(16)} | ${String(r.distinctTokens).padStart(15)} | ${String(r.failures).padStart(8)}`
     )
   }
 }

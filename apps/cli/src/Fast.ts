@@ -22,7 +22,7 @@ import { appContext } from "./Services.ts"
 export const fastProgram = (args: FastArgs): Effect.Effect<void, unknown> => {
   // The flags the full CLI would have parsed for this argv: only --codex-home can be present.
   const ctx = appContext({ codexHome: Option.fromNullishOr(args.codexHome), store: Option.none(), config: [] })
-  return args.command === "status" ? statusProgram(ctx, args.json) : tokenProgram(ctx, handOffTransport)
+  return args.command === "status" ? statusProgram(ctx, args.json) : tokenProgram(ctx, handOffTransport(ctx.codexHome.path))
 }
 
 /**

@@ -12,9 +12,12 @@
  * It **declines** (returns `undefined`, having printed nothing) whenever the run needs more than
  * reading: credentials in the environment (`CODEX_API_KEY`, `CODEX_ACCESS_TOKEN`), a configuration
  * error, a keyring or auto store, an unreadable or corrupt auth.json, stored credentials that break
- * the policy (they must be logged out), no credentials for `token` (an error to render), or an
- * access token due for refresh. `main.ts` then runs the effect program (`Fast.ts`), which handles
- * every case. In the bundle this module is the `lean` payload (see `Payloads.ts`); the build
+ * the policy (they must be logged out), or no credentials for `token` (an error to render).
+ * `main.ts` then runs the effect program (`Fast.ts`), which handles every case.
+ *
+ * An access token due for refresh: the lean path takes codex-auth's refresh lock and hands the run
+ * (and the lock) to the full CLI, or, while another process refreshes, waits for its token in
+ * auth.json (`refreshOrWait`). The native lock is loaded only then. In the bundle this module is the `lean` payload (see `Payloads.ts`); the build
  * refuses it if it pulls in the effect runtime.
  *
  * @since 0.1.0
@@ -26,7 +29,9 @@ import * as Rules from "@codex-auth/policy/Rules"
 // the bundler keeps (with the effect runtime) even when nothing calls them.
 import * as AuthFile from "@codex-auth/storage/AuthFile"
 import * as CodexHome from "@codex-auth/storage/CodexHome"
+import * as LockFile from "@codex-auth/storage/LockFile"
 import { Option, Redacted, Result } from "effect"
+import { type FSWatcher, statSync, watch } from "node:fs"
 import type { FastArgs } from "./FastArgs.ts"
 import { writeStdout } from "./programs/Stdout.ts"
 import * as StatusReport from "./StatusReport.ts"
@@ -40,8 +45,18 @@ const envValue = (name: string): string | undefined => {
 /** Set to something other than blanks (`Env.envString(name, { trim: true })`). */
 const envCredential = (name: string): boolean => (process.env[name] ?? "").trim().length > 0
 
-/** Runs the command and returns its exit code, or `undefined` (nothing printed) to decline. */
-export const run = (args: FastArgs): number | undefined => {
+/** What `main.ts` runs after the lean path: `undefined` declines to the fast path, `"full"` goes straight to the full CLI. */
+export type LeanResult = number | undefined | "full"
+
+interface Read {
+  readonly codexHome: string
+  readonly config: ConfigFiles.CodexConfigShape
+  readonly authPath: string
+  readonly doc: AuthDotJson.AuthDocument | undefined
+}
+
+/** Configuration and auth.json as the effect path would read them, or `undefined` to decline. */
+const read = (args: FastArgs): Read | undefined => {
   if (envCredential("CODEX_API_KEY") || envCredential("CODEX_ACCESS_TOKEN")) return undefined
   const codexHome = CodexHome.resolveCodexHome(args.codexHome).path
   const loaded = ConfigFiles.loadSync({ codexHome, overrides: [] }, envValue)
@@ -56,13 +71,110 @@ export const run = (args: FastArgs): number | undefined => {
   } catch {
     return undefined
   }
-  let doc: AuthDotJson.AuthDocument | undefined
-  if (text !== undefined) {
-    const parsed = AuthDotJson.parse(text, authPath)
-    if (Result.isFailure(parsed)) return undefined
-    doc = parsed.success
-    if (Rules.credentialsViolation(Rules.decisions(config), doc) !== undefined) return undefined
+  if (text === undefined) return { codexHome, config, authPath, doc: undefined }
+  const parsed = AuthDotJson.parse(text, authPath)
+  if (Result.isFailure(parsed)) return undefined
+  if (Rules.credentialsViolation(Rules.decisions(config), parsed.success) !== undefined) return undefined
+  return { codexHome, config, authPath, doc: parsed.success }
+}
+
+/** The bearer `token` prints for `doc` without refreshing, or `undefined` when it needs more. */
+const servable = (doc: AuthDotJson.AuthDocument | undefined): string | undefined => {
+  if (doc === undefined) return undefined
+  const mode = AuthDotJson.modeOf(doc)
+  if (mode === "apikey" && doc.apiKey !== undefined) return Redacted.value(doc.apiKey)
+  if (mode === "chatgpt" && doc.tokens !== undefined && Date.now() < AuthDotJson.refreshDueAt(doc)) return Redacted.value(doc.tokens.accessToken)
+  return undefined
+}
+
+const fingerprint = (path: string): string => {
+  try {
+    const st = statSync(path, { bigint: true })
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+  } catch {
+    return "absent"
   }
+}
+
+/** Longest wait for another process's refresh before the effect path takes over (and reports). */
+const REFRESH_WAIT_MS = 30_000
+/**
+ * How often a waiter looks again without a change notification: auth.json's change wakes it at
+ * once, so this only bounds how long a refresh that failed (and wrote nothing) goes unnoticed.
+ */
+const RETRY_WATCHED_MS = 500
+/** The same where change notifications are not available. */
+const RETRY_UNWATCHED_MS = 25
+
+/**
+ * `token` with an access token due for refresh: take codex-auth's refresh lock and hand it to the
+ * full CLI, which refreshes under it (one acquisition, in this process); or, while another process
+ * holds it, watch CODEX_HOME and print the fresh token it writes to auth.json — waiters neither
+ * pass through the lock one by one to learn that, nor spin: they sleep until the directory changes
+ * (`fs.watch`), trying the lock again every 50 ms in case the holder gave up without writing.
+ */
+const refreshOrWait = async (args: FastArgs, first: Read): Promise<LeanResult> => {
+  const lockPath = CodexHome.refreshLockPath(first.codexHome)
+  const deadline = Date.now() + REFRESH_WAIT_MS
+  let seen = fingerprint(first.authPath)
+  let wake: (() => void) | undefined
+  let watcher: FSWatcher | undefined
+  try {
+    for (;;) {
+      // auth.json first: a holder that just committed and released must not send us to the full CLI.
+      const now = fingerprint(first.authPath)
+      if (now !== seen) {
+        seen = now
+        const again = read(args)
+        if (again === undefined) return undefined
+        const token = servable(again.doc)
+        if (token !== undefined) {
+          writeStdout(token)
+          return ExitCode.ExitCode.Ok
+        }
+      }
+      let held: LockFile.Held | undefined
+      try {
+        held = LockFile.tryAcquire(lockPath, { mode: CodexHome.LOCK_FILES.refresh.mode })
+      } catch {
+        return undefined // no native lock or no lock file: the effect path says why
+      }
+      if (held !== undefined) {
+        if (fingerprint(first.authPath) !== seen) {
+          // Written between the check and the lock: look again before starting the full CLI.
+          held.release()
+          continue
+        }
+        held.handOff()
+        return "full"
+      }
+      if (Date.now() >= deadline) return undefined
+      if (watcher === undefined) {
+        try {
+          watcher = watch(first.codexHome, () => wake?.())
+        } catch {
+          // no change notifications here (some network file systems): the timer alone wakes us
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => wake?.(), watcher === undefined ? RETRY_UNWATCHED_MS : RETRY_WATCHED_MS)
+        wake = () => {
+          wake = undefined
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  } finally {
+    watcher?.close()
+  }
+}
+
+/** Runs the command and returns its exit code, `undefined` (nothing printed) to decline, or `"full"`. */
+export const run = (args: FastArgs): LeanResult | Promise<LeanResult> => {
+  const r = read(args)
+  if (r === undefined) return undefined
+  const { codexHome, config, authPath, doc } = r
 
   if (args.command === "status") {
     const now = Date.now()
@@ -79,15 +191,11 @@ export const run = (args: FastArgs): number | undefined => {
     return ExitCode.ExitCode.Ok
   }
 
-  if (doc === undefined) return undefined
-  const mode = AuthDotJson.modeOf(doc)
-  if (mode === "apikey" && doc.apiKey !== undefined) {
-    writeStdout(Redacted.value(doc.apiKey))
+  const token = servable(doc)
+  if (token !== undefined) {
+    writeStdout(token)
     return ExitCode.ExitCode.Ok
   }
-  if (mode === "chatgpt" && doc.tokens !== undefined && Date.now() < AuthDotJson.refreshDueAt(doc)) {
-    writeStdout(Redacted.value(doc.tokens.accessToken))
-    return ExitCode.ExitCode.Ok
-  }
+  if (doc !== undefined && AuthDotJson.modeOf(doc) === "chatgpt" && doc.tokens !== undefined) return refreshOrWait(args, r)
   return undefined
 }

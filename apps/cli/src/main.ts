@@ -31,9 +31,13 @@ declare const __CODEX_AUTH_VERSION__: string | undefined
 declare const __CODEX_AUTH_PAYLOADS__: string | undefined
 const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSION__ : "0.1.0"
 
+type LeanResult = number | undefined | "full"
 interface LeanModule {
-  /** Returns the exit code, or `undefined` (nothing printed) to have the fast path run the command. */
-  readonly run: (args: FastArgs) => number | undefined
+  /**
+   * Returns the exit code, `undefined` (nothing printed) to have the fast path run the command, or
+   * `"full"` to have the full CLI run it (a refresh, with the refresh lock handed over).
+   */
+  readonly run: (args: FastArgs) => LeanResult | Promise<LeanResult>
 }
 interface FastModule {
   /** Resolves with the exit code, or `undefined` to have the full CLI run the command instead. */
@@ -75,7 +79,7 @@ const onSignal = () => {
 process.once("SIGINT", onSignal)
 process.once("SIGTERM", onSignal)
 
-type Started = { readonly run: (signal: AbortSignal) => Promise<number | undefined>; readonly finish: () => void }
+type Started = { readonly run: (signal: AbortSignal) => Promise<LeanResult>; readonly finish: () => void }
 
 const fast = matchFast(process.argv.slice(2))
 const noop = () => {}
@@ -106,7 +110,7 @@ const startFull = (): Promise<Started> =>
     : import("./Cli.ts").then((m) => ({ run: (signal) => m.run(version, signal), finish: noop }))
 
 /** Runs a started program and then writes its code cache (the first time). */
-const runStarted = async (started: Promise<Started>): Promise<number | undefined> => {
+const runStarted = async (started: Promise<Started>): Promise<LeanResult> => {
   const p = await started
   const code = await p.run(controller.signal)
   Payloads.mark("run")
@@ -116,16 +120,19 @@ const runStarted = async (started: Promise<Started>): Promise<number | undefined
 
 /**
  * For the fast argv shapes: the lean path, then (when it declines) the fast path; the full CLI
- * otherwise, or when the fast path hands over.
+ * otherwise, or when the lean or the fast path hands over (a refresh).
  */
 const main = async (): Promise<number> => {
   if (fast !== undefined) {
     const lean = await runStarted(startLean(fast))
-    if (lean !== undefined) return lean
-    const code = await runStarted(startFast(fast))
-    if (code !== undefined) return code
+    if (typeof lean === "number") return lean
+    if (lean === undefined) {
+      const code = await runStarted(startFast(fast))
+      if (typeof code === "number") return code
+    }
   }
-  return (await runStarted(startFull())) ?? 70
+  const code = await runStarted(startFull())
+  return typeof code === "number" ? code : 70
 }
 
 main()

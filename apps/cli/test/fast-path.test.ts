@@ -299,7 +299,7 @@ describe("fast path and full CLI print the same bytes and exit the same way", ()
 })
 
 // ---------------------------------------------------------------------------------------------
-// token with an expired access token: handed over to the full CLI before any request
+// token with an expired access token: handed over to the full CLI (with the refresh lock) before any request
 // ---------------------------------------------------------------------------------------------
 
 describe("token with an expired access token", () => {
@@ -324,14 +324,19 @@ describe("token with an expired access token", () => {
   })
   afterAll(() => new Promise<void>((done) => server.close(() => done())))
 
-  it("the fast path hands over, the full CLI sends exactly one refresh, and both print the new token", async () => {
+  it("the lean and fast paths hand over, the full CLI sends exactly one refresh, and all print the new token", async () => {
     const s: Situation = { name: "expired", files: { "auth.json": chatgptAuth(nowS() - 120) } }
+    // The auto store (no D-Bus here: it falls back to the file) is not the lean path's: the fast path runs it.
+    const auto: Situation = { name: "expired-auto", files: { "auth.json": chatgptAuth(nowS() - 120), "config.toml": "cli_auth_credentials_store = \"auto\"\n" } }
     const results: Array<Run> = []
-    for (const extra of [[], ["-c", "x=1"]]) {
-      const { env, home } = prepare(s)
+    for (const [situation, extra] of [[s, []], [s, ["-c", "x=1"]], [auto, []]] as const) {
+      const { env, home } = prepare(situation)
+      if (situation === auto) env["DBUS_SESSION_BUS_ADDRESS"] = `unix:path=${join(home, "no-bus")}`
       bodies.length = 0
       const r = await runCli([...extra, "token"], { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: url })
-      expect(r, r.stderr).toMatchObject({ code: 0, stdout: `${newAccess}\n`, stderr: "" })
+      expect(r, r.stderr).toMatchObject({ code: 0, stdout: `${newAccess}\n` })
+      if (situation === auto) expect(r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("warning: the keyring is unavailable [no_dbus_session]")), r.stderr).toEqual([])
+      else expect(r.stderr).toBe("")
       expect(bodies, "one refresh POST per run, none from the fast attempt").toHaveLength(1)
       expect(bodies[0]).toMatch(/^POST \/oauth\/token .*"grant_type":"refresh_token"/)
       expect(bodies[0]).toContain("\"refresh_token\":\"rt-fast-1\"")
@@ -339,7 +344,8 @@ describe("token with an expired access token", () => {
       expect(stored.tokens).toMatchObject({ refresh_token: "rt-fast-2", access_token: newAccess })
       results.push(r)
     }
-    expect(results[0]!.payloads, "lean declined, fast attempt handed over, then the full CLI").toEqual(["fast:token", "full", "lean:token"])
+    expect(results[0]!.payloads, "lean took the refresh lock and handed it to the full CLI").toEqual(["full", "lean:token"])
     expect(results[1]!.payloads).toEqual(["full"])
+    expect(results[2]!.payloads, "lean declined, the fast attempt handed over (the lock parked), then the full CLI").toEqual(["fast:token", "full", "lean:token"])
   })
 })

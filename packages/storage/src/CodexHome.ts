@@ -39,3 +39,16 @@ export const keyringAccount = (codexHome: string): string =>
   `cli|${createHash("sha256").update(canonicalPath(codexHome)).digest("hex").slice(0, 16)}`
 
 export const KEYRING_SERVICE = "Codex Auth"
+
+/**
+ * The lock files in CODEX_HOME (see `CredentialLocks`): the Codex CLI's commit locks `auth.lock`
+ * (created 0666 before the umask) and `auth.json.lock` (0600), and codex-auth's own refresh lock.
+ */
+export const LOCK_FILES = {
+  auth: { name: "auth.lock", mode: 0o666 },
+  authJson: { name: "auth.json.lock", mode: 0o600 },
+  refresh: { name: "codex-auth-refresh.lock", mode: 0o600 }
+} as const
+
+/** `$CODEX_HOME/codex-auth-refresh.lock`. */
+export const refreshLockPath = (codexHome: string): string => join(codexHome, LOCK_FILES.refresh.name)

@@ -19,22 +19,20 @@
 import { Errors } from "@codex-auth/core"
 import { Effect, type Option, type Scope } from "effect"
 import { join } from "node:path"
+import * as CodexHome from "./CodexHome.ts"
 import * as FileLock from "./FileLock.ts"
 
-/** Codex's commit locks and codex-auth's refresh lock, in the order they are taken. */
-export const AUTH_LOCK = "auth.lock"
-export const AUTH_JSON_LOCK = "auth.json.lock"
-export const REFRESH_LOCK = "codex-auth-refresh.lock"
+const { auth, authJson, refresh: refreshFile } = CodexHome.LOCK_FILES
 
-/** `auth.lock` is created 0666 before the umask and `auth.json.lock` 0600, as Codex creates them. */
-export const AUTH_LOCK_MODE = 0o666
-export const AUTH_JSON_LOCK_MODE = 0o600
-export const REFRESH_LOCK_MODE = 0o600
+/** Codex's commit locks and codex-auth's refresh lock, in the order they are taken. */
+export const AUTH_LOCK = auth.name
+export const AUTH_JSON_LOCK = authJson.name
+export const REFRESH_LOCK = refreshFile.name
 
 /** How long Codex tries `auth.json.lock` before it fails; codex-auth allows itself the same. */
 export const AUTH_JSON_LOCK_TIMEOUT_MS = 5_000
 
-export const refreshLockPath = (codexHome: string): string => join(codexHome, REFRESH_LOCK)
+export const refreshLockPath = CodexHome.refreshLockPath
 
 export interface CommitOptions {
   readonly codexHome: string
@@ -86,8 +84,8 @@ const take = (path: string, timeoutMs: number, mode: number, primitive: CommitOp
 /** Holds Codex's commit locks (`auth.lock`, then `auth.json.lock`) for the current scope. */
 export const commit = (options: CommitOptions): Effect.Effect<void, Errors.StorageError, Scope.Scope> =>
   Effect.andThen(
-    take(join(options.codexHome, AUTH_LOCK), options.timeoutMs, AUTH_LOCK_MODE, options.primitive),
-    take(join(options.codexHome, AUTH_JSON_LOCK), AUTH_JSON_LOCK_TIMEOUT_MS, AUTH_JSON_LOCK_MODE, options.primitive)
+    take(join(options.codexHome, AUTH_LOCK), options.timeoutMs, auth.mode, options.primitive),
+    take(join(options.codexHome, AUTH_JSON_LOCK), AUTH_JSON_LOCK_TIMEOUT_MS, authJson.mode, options.primitive)
   )
 
 /**
@@ -99,6 +97,6 @@ export const refresh = <A, E, R>(
   whileWaiting: Effect.Effect<Option.Option<A>, E, R>
 ): Effect.Effect<Option.Option<A>, Errors.StorageError | E, Scope.Scope | R> => {
   const path = refreshLockPath(options.codexHome)
-  const lock = { timeoutMs: options.timeoutMs, mode: REFRESH_LOCK_MODE, ...(options.primitive ? { primitive: options.primitive } : {}) }
+  const lock = { timeoutMs: options.timeoutMs, mode: refreshFile.mode, ...(options.primitive ? { primitive: options.primitive } : {}) }
   return FileLock.acquireOr(path, lock, whileWaiting, (e) => lockError(e, path))
 }

@@ -29,6 +29,8 @@ interface Entry {
   readonly primitive: LockPrimitive
   /** Released by its owner without unlocking; the next `tryAcquire` in this process claims it. */
   parked: boolean
+  /** `release` parks it instead of unlocking (`keepOnRelease`). */
+  keep: boolean
 }
 
 const TABLE = Symbol.for("codex-auth/held-locks/v1")
@@ -58,6 +60,11 @@ const heldFor = (path: string, entry: Entry): Held => {
       if (done) return
       done = true
       if (table.get(path) !== entry) return
+      if (entry.keep) {
+        entry.keep = false
+        entry.parked = true
+        return
+      }
       table.delete(path)
       try {
         entry.primitive.unlock(entry.handle)
@@ -105,9 +112,18 @@ export const tryAcquire = (path: string, options: TryOptions): Held | undefined 
     primitive.close(handle)
     return undefined
   }
-  const entry: Entry = { handle, primitive, parked: false }
+  const entry: Entry = { handle, primitive, parked: false, keep: false }
   table.set(key, entry)
   return heldFor(key, entry)
+}
+
+/**
+ * When the current owner releases the lock on `path`, park it instead (see `Held.handOff`), for a
+ * program that takes the run over in this process. Does nothing when the lock is not held here.
+ */
+export const keepOnRelease = (path: string): void => {
+  const entry = table.get(resolve(path))
+  if (entry !== undefined && !entry.parked) entry.keep = true
 }
 
 /** Whether this process holds (or has parked) the lock on `path`. */

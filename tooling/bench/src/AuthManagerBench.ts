@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -112,6 +112,8 @@ export interface StormRun {
   readonly refreshRequests: number
   readonly distinctTokens: number
   readonly failures: number
+  /** From the start of the first process to the refresh POST reaching the issuer (ms); undefined without one. */
+  readonly postMs: number | undefined
 }
 
 const runAll = (n: number, env: Record<string, string>): Promise<Array<{ code: number | null; stdout: string }>> =>
@@ -139,11 +141,15 @@ export const storm = async (mock: RunningMockIssuer, n: number, refreshNeeded: b
     CODEX_REQUIREMENTS_PATH: join(home, "no-requirements.toml")
   }
   if (process.env["NODE_COMPILE_CACHE"] !== undefined) env["NODE_COMPILE_CACHE"] = process.env["NODE_COMPILE_CACHE"]
+  const startedAt = Date.now()
   const t = performance.now()
   const results = await runAll(n, env)
   const wallMs = performance.now() - t
-  const refreshRequests = (await mock.requests()).filter((r) => r.kind === "refresh_token").length
+  const refreshes = (await mock.requests()).filter((r) => r.kind === "refresh_token")
+  const refreshRequests = refreshes.length
+  rmSync(dirname(home), { recursive: true, force: true })
   return {
+    postMs: refreshes[0] === undefined ? undefined : Date.parse(refreshes[0].at) - startedAt,
     processes: n,
     refreshNeeded,
     wallMs,
@@ -159,10 +165,37 @@ const median = (xs: ReadonlyArray<number>) => {
 }
 
 export interface StormFigures {
-  readonly rows: ReadonlyArray<{ readonly processes: number; readonly refreshMs: number; readonly baselineMs: number; readonly refreshRequests: number; readonly failures: number; readonly distinctTokens: number }>
+  readonly rows: ReadonlyArray<{
+    readonly processes: number
+    readonly refreshMs: number
+    readonly baselineMs: number
+    /** Median of each run's expired / valid wall-time ratio (runs interleaved). */
+    readonly ratio: number
+    readonly postMs: number
+    readonly refreshRequests: number
+    readonly failures: number
+    readonly distinctTokens: number
+  }>
 }
 
 /** Median wall time of `runs` storms for each size, with and without a refresh. */
+/** Uncontended acquire + release of a lock file (the in-process native lock), µs per pair. */
+export const lockPair = async (pairs: number): Promise<{ readonly microsPerPair: number; readonly firstLoadMs: number }> => {
+  const LockFile = await import("@codex-auth/storage/LockFile")
+  const dir = mkdtempSync(join(tmpdir(), "codex-auth-bench-lock-"))
+  try {
+    const path = join(dir, "auth.lock")
+    let t = performance.now()
+    LockFile.tryAcquire(path, { mode: 0o600 })!.release()
+    const firstLoadMs = performance.now() - t
+    t = performance.now()
+    for (let i = 0; i < pairs; i++) LockFile.tryAcquire(path, { mode: 0o600 })!.release()
+    return { microsPerPair: ((performance.now() - t) * 1000) / pairs, firstLoadMs }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 export const storms = async (sizes: ReadonlyArray<number>, runs: number): Promise<StormFigures> => {
   const mock = await startMockIssuer({ config: { tokens: { reuseGraceMs: 0 } } })
   try {
@@ -179,6 +212,8 @@ export const storms = async (sizes: ReadonlyArray<number>, runs: number): Promis
         processes: n,
         refreshMs: median(withRefresh.map((r) => r.wallMs)),
         baselineMs: median(baseline.map((r) => r.wallMs)),
+        ratio: median(withRefresh.map((r, i) => r.wallMs / baseline[i]!.wallMs)),
+        postMs: median(withRefresh.map((r) => r.postMs ?? Number.NaN)),
         refreshRequests: Math.max(...withRefresh.map((r) => r.refreshRequests)),
         failures: withRefresh.reduce((a, r) => a + r.failures, 0),
         distinctTokens: Math.max(...withRefresh.map((r) => r.distinctTokens))
