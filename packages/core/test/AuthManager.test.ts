@@ -94,6 +94,7 @@ type Step = (req: RefreshTransport.RefreshRequest) => Effect.Effect<RefreshTrans
 /** A refresh transport that issues `at-N`/`rt-N` tokens valid for an hour, or follows a script. */
 const makeTransport = () => {
   const calls: Array<RefreshTransport.RefreshRequest> = []
+  const revokes: Array<RefreshTransport.RevokeRequest> = []
   const script: Array<Step> = []
   let gate: Deferred.Deferred<void> | undefined
   let n = 0
@@ -114,10 +115,12 @@ const makeTransport = () => {
         const step = script.shift() ?? issue
         return yield* step(req)
       }),
-    revoke: () => Effect.void
+    revoke: (req) => Effect.sync(() => void revokes.push(req))
   })
   return {
     calls,
+    revokes,
+    issue,
     script,
     setGate: (d: Deferred.Deferred<void> | undefined) => (gate = d),
     layer: Layer.succeed(RefreshTransport.RefreshTransport, shape)
@@ -385,6 +388,90 @@ describe("AuthManager: failures", () => {
           store.write(chatgptDoc({ access: "at-other", expMs: 60 * MIN, refresh: "rt-other" }))
           assert.strictEqual(labelOf(yield* m.accessToken), "at-other")
           assert.strictEqual(transport.calls.length, 1)
+        }))
+    }))
+})
+
+describe("AuthManager: credentials changed while the refresh POST was in flight", () => {
+  /** A refresh answer after `meanwhile` changed the store (another process, during the POST). */
+  const answerAfter = (transport: ReturnType<typeof makeTransport>, meanwhile: () => void): Step => (req) =>
+    Effect.flatMap(Effect.sync(meanwhile), () => transport.issue(req))
+
+  it.effect("another account signed in: kept, not overwritten; the refresh token just obtained is revoked; its token is served", () =>
+    Effect.gen(function*() {
+      const store = makeStore(chatgptDoc({ access: "at-1", expMs: 1 * MIN, refresh: "rt-1" }))
+      const transport = makeTransport()
+      const other: Doc = {
+        ...chatgptDoc({ access: "at-other", expMs: 60 * MIN, refresh: "rt-other" }),
+        tokens: { ...chatgptDoc({ access: "at-other", expMs: 60 * MIN, refresh: "rt-other" }).tokens!, idToken: Redacted.make(idTokenFor({ exp: 10 * 365 * 24 * 3600, userId: "user-other" })), accountId: "acct-other" }
+      }
+      transport.script.push(answerAfter(transport, () => store.write(other)))
+      yield* withManager({ store, transport }, (m) =>
+        Effect.gen(function*() {
+          assert.strictEqual(labelOf(yield* m.accessToken), "at-other")
+          assert.strictEqual(transport.calls.length, 1)
+          assert.strictEqual(store.state.saves, 0, "nothing written over the other account")
+          assert.strictEqual(Redacted.value(store.state.doc!.tokens!.refreshToken), "rt-other")
+          assert.deepStrictEqual(transport.revokes.map((r) => [Redacted.value(r.token), r.tokenTypeHint, r.issuer]), [["rt-new-1", "refresh_token", "https://issuer.test"]])
+          const status = yield* m.refreshStatus
+          assert.strictEqual(status.discarded, 1)
+          assert.include(status.credentialsChanged ?? "", "another account signed in")
+        }))
+    }))
+
+  it.effect("an API key stored meanwhile is kept and served; a logout meanwhile ends in NotLoggedIn; both revoke", () =>
+    Effect.gen(function*() {
+      for (const [replacement, expectKey] of [[{ authMode: "apikey", apiKey: Redacted.make("sk-new"), tokens: undefined, lastRefresh: undefined, extra: {} } as Doc, true], [undefined, false]] as const) {
+        const store = makeStore(chatgptDoc({ access: "at-1", expMs: 1 * MIN, refresh: "rt-1" }))
+        const transport = makeTransport()
+        transport.script.push(answerAfter(transport, () => store.write(replacement)))
+        yield* withManager({ store, transport }, (m) =>
+          Effect.gen(function*() {
+            const result = yield* Effect.exit(m.accessToken)
+            if (expectKey) {
+              assert.isTrue(Exit.isSuccess(result))
+              assert.strictEqual(Redacted.value((result as Exit.Success<Redacted.Redacted<string>>).value), "sk-new")
+              assert.include((yield* m.refreshStatus).credentialsChanged ?? "", "an API key was stored")
+            } else {
+              assert.isTrue(Exit.isFailure(result))
+              assert.include(String(Cause.squash((result as Exit.Failure<unknown, unknown>).cause)), "signed out while a token refresh was in flight")
+            }
+            assert.strictEqual(store.state.saves, 0)
+            assert.strictEqual(store.state.doc, replacement)
+            assert.deepStrictEqual(transport.revokes.map((r) => Redacted.value(r.token)), ["rt-new-1"])
+          }))
+      }
+    }))
+
+  it.effect("the same session refreshed by another client (the real Codex, unlocked): its tokens are adopted, nothing revoked", () =>
+    Effect.gen(function*() {
+      const store = makeStore(chatgptDoc({ access: "at-1", expMs: 1 * MIN, refresh: "rt-1" }))
+      const transport = makeTransport()
+      transport.script.push(answerAfter(transport, () => store.write(chatgptDoc({ access: "at-codex", expMs: 60 * MIN, refresh: "rt-codex" }))))
+      yield* withManager({ store, transport }, (m) =>
+        Effect.gen(function*() {
+          assert.strictEqual(labelOf(yield* m.accessToken), "at-codex")
+          assert.strictEqual(store.state.saves, 0)
+          assert.strictEqual(transport.revokes.length, 0, "revoking could end the session both share")
+          const status = yield* m.refreshStatus
+          assert.strictEqual(status.discarded, 0)
+          assert.isUndefined(status.credentialsChanged)
+        }))
+    }))
+
+  it.effect("a change that keeps the refresh token sent (another field) is merged into what is stored now", () =>
+    Effect.gen(function*() {
+      const base = chatgptDoc({ access: "at-1", expMs: 1 * MIN, refresh: "rt-1" })
+      const store = makeStore(base)
+      const transport = makeTransport()
+      transport.script.push(answerAfter(transport, () => store.write({ ...base, extra: { ...base.extra, added_meanwhile: true } })))
+      yield* withManager({ store, transport }, (m) =>
+        Effect.gen(function*() {
+          assert.strictEqual(labelOf(yield* m.accessToken), "at-new-1")
+          assert.strictEqual(store.state.saves, 1)
+          assert.strictEqual(Redacted.value(store.state.doc!.tokens!.refreshToken), "rt-new-1")
+          assert.strictEqual((store.state.doc!.extra as Record<string, unknown>)["added_meanwhile"], true)
+          assert.strictEqual(transport.revokes.length, 0)
         }))
     }))
 })
