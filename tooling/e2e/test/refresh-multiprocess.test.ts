@@ -38,9 +38,9 @@ const expiredSession = async () => {
 
 const refreshRequests = async () => (await mock.requests()).filter((r) => r.kind === "refresh_token")
 
-/** Whether another process holds `$CODEX_HOME/auth.json.lock` right now. */
+/** Whether another process holds `$CODEX_HOME/codex-auth-refresh.lock` (held across a refresh POST) right now. */
 const lockHeld = (codexHome: string): boolean =>
-  spawnSync("flock", ["--nonblock", "--exclusive", join(codexHome, "auth.json.lock"), "true"]).status !== 0
+  spawnSync("flock", ["--nonblock", "--exclusive", join(codexHome, "codex-auth-refresh.lock"), "true"]).status !== 0
 
 describe("refresh across processes (built CLI, strict reuse detection)", () => {
   it("16 processes at once on an expired token: one refresh request, one new token for all", async () => {
@@ -142,7 +142,7 @@ describe("kill -9 of the lock holder mid-refresh", () => {
       // the lock briefly before that, e.g. for the policy check).
       const deadline = Date.now() + 15_000
       for (;;) {
-        if (Date.now() > deadline) throw new Error("the first process never held the credential lock through its refresh")
+        if (Date.now() > deadline) throw new Error("the first process never held the refresh lock through its refresh")
         if (lockHeld(codexHome)) {
           await new Promise((r) => setTimeout(r, 200))
           if (lockHeld(codexHome)) break

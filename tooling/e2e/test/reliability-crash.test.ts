@@ -163,7 +163,7 @@ describe("crash consistency (kill -9)", () => {
       spawn: () => spawnWriter(writer, { codexHome, kind: "safe", ops: ["save", "save", "refresh", "remove"], documents: 16 }, mark)
     })
     summary("FileStore", report)
-    // The lock holders (flock children) of killed writers exit with them.
+    // Killed writers leave no process behind (the locks are theirs, in-process).
     expect(await awaitNoSurvivors(mark)).toEqual([])
     expect(report.problems).toEqual([])
     expect(report.badReads).toEqual([])
