@@ -331,9 +331,9 @@ describe("token with an expired access token", () => {
     const results: Array<Run> = []
     for (const [situation, extra] of [[s, []], [s, ["-c", "x=1"]], [auto, []]] as const) {
       const { env, home } = prepare(situation)
-      if (situation === auto) env["DBUS_SESSION_BUS_ADDRESS"] = `unix:path=${join(home, "no-bus")}`
+      const noBus: Record<string, string> = situation === auto ? { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-bus")}` } : {}
       bodies.length = 0
-      const r = await runCli([...extra, "token"], { ...env, CODEX_REFRESH_TOKEN_URL_OVERRIDE: url })
+      const r = await runCli([...extra, "token"], { ...env, ...noBus, CODEX_REFRESH_TOKEN_URL_OVERRIDE: url })
       expect(r, r.stderr).toMatchObject({ code: 0, stdout: `${newAccess}\n` })
       if (situation === auto) expect(r.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("warning: the keyring is unavailable [no_dbus_session]")), r.stderr).toEqual([])
       else expect(r.stderr).toBe("")
