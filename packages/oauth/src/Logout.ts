@@ -41,6 +41,12 @@ export interface LogoutOptions {
 
 export const logout = Effect.fn("Logout.logout")(function*(options: LogoutOptions) {
   const store = yield* CredentialStore.CredentialStore
+  // Under codex-auth's refresh lock: a refresh in flight elsewhere saves first, so what is removed
+  // and revoked is the latest session, and no refresh token is revoked while it is being spent.
+  return yield* store.withRefreshLock(logoutLocked(store, options))
+})
+
+const logoutLocked = (store: CredentialStore.CredentialStoreShape, options: LogoutOptions) => Effect.gen(function*() {
   const loaded = yield* Effect.result(store.load)
   const doc = Result.isSuccess(loaded) ? Option.getOrUndefined(loaded.success) : undefined
   const mode = Result.isFailure(loaded) ? "unreadable" as const : doc === undefined ? undefined : AuthDotJson.modeOf(doc)

@@ -91,29 +91,35 @@ export const persist = Effect.fn("Persist.persist")(function*(options: PersistOp
       revokeBestEffort({ token: options.tokens.refreshToken, tokenTypeHint: "refresh_token", issuer: options.provenance.issuer, clientId: options.provenance.clientId }, revokeTimeout)
     )
   )
-  const previous = yield* store.withLock(
-    Effect.gen(function*() {
-      const old = yield* store.load.pipe(
-        Effect.map(Option.getOrUndefined),
-        Effect.orElseSucceed(() => undefined)
-      )
-      yield* store.save(doc)
-      return old
-    })
-  )
-  const info = yield* store.info
-  let superseded: RevokeOutcome | undefined
-  const oldTokens = previous?.tokens
-  if (
-    oldTokens !== undefined &&
-    Redacted.value(oldTokens.refreshToken).length > 0 &&
-    Redacted.value(oldTokens.refreshToken) !== Redacted.value(options.tokens.refreshToken)
-  ) {
-    const from = revocationTarget(previous!, options.provenance)
-    superseded = Result.isFailure(from)
-      ? { _tag: "Failed", tokenType: "refresh_token", detail: from.failure }
-      : yield* revokeBestEffort({ token: oldTokens.refreshToken, tokenTypeHint: "refresh_token", ...from.success }, revokeTimeout)
-  }
+  // Under codex-auth's refresh lock: a refresh in flight in another codex-auth process finishes (and
+  // saves) first, so the superseded refresh token revoked below is the latest one, and no refresh
+  // token is revoked while a refresh is spending it.
+  const { info, superseded } = yield* store.withRefreshLock(Effect.gen(function*() {
+    const previous = yield* store.withLock(
+      Effect.gen(function*() {
+        const old = yield* store.load.pipe(
+          Effect.map(Option.getOrUndefined),
+          Effect.orElseSucceed(() => undefined)
+        )
+        yield* store.save(doc)
+        return old
+      })
+    )
+    const info = yield* store.info
+    let superseded: RevokeOutcome | undefined
+    const oldTokens = previous?.tokens
+    if (
+      oldTokens !== undefined &&
+      Redacted.value(oldTokens.refreshToken).length > 0 &&
+      Redacted.value(oldTokens.refreshToken) !== Redacted.value(options.tokens.refreshToken)
+    ) {
+      const from = revocationTarget(previous!, options.provenance)
+      superseded = Result.isFailure(from)
+        ? { _tag: "Failed", tokenType: "refresh_token", detail: from.failure }
+        : yield* revokeBestEffort({ token: oldTokens.refreshToken, tokenTypeHint: "refresh_token", ...from.success }, revokeTimeout)
+    }
+    return { info, superseded }
+  }))
   return { doc, store: info, claims: AuthDotJson.claimsOf(doc), superseded } satisfies PersistResult
 })
 

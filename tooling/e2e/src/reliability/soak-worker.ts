@@ -1,6 +1,6 @@
 /**
  * One soak worker process: for a bounded time it logs in (stores a fresh ChatGPT grant), refreshes
- * (under the credential lock: load → `POST /oauth/token` with the stored refresh token → save the
+ * (under the refresh lock: load → `POST /oauth/token` with the stored refresh token → save the
  * rotated tokens, as the AuthManager does), reads status (load, no lock) and logs out (remove under
  * the lock, then revoke) on one CODEX_HOME shared with other workers, against the mock issuer.
  *
@@ -46,10 +46,14 @@ const failures: Record<string, number> = {}
 const lockWaits: Array<number> = []
 const count = (bag: Record<string, number>, key: string) => (bag[key] = (bag[key] ?? 0) + 1)
 
-/** Runs `body` under the lock, recording how long the lock took. */
+/**
+ * Runs `body` under the lock codex-auth takes around a session change that may touch the network
+ * (refresh, login, logout): its refresh lock; the writes inside take Codex's commit locks.
+ * Records how long the lock took.
+ */
 const locked = <A, E>(body: Effect.Effect<A, E>) => {
   const asked = performance.now()
-  return store.withLock(Effect.suspend(() => {
+  return store.withRefreshLock(Effect.suspend(() => {
     lockWaits.push(performance.now() - asked)
     return body
   }))
