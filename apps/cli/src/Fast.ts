@@ -12,7 +12,7 @@
  */
 import { Effect, Exit, Option } from "effect"
 import type { FastArgs } from "./FastArgs.ts"
-import { renderCause } from "./Output.ts"
+import { loggerLayer, renderCause } from "./Output.ts"
 import { handOffTransport, isHandOff } from "./programs/HandOff.ts"
 import { statusProgram } from "./programs/Status.ts"
 import { tokenProgram } from "./programs/Token.ts"
@@ -30,6 +30,6 @@ export const fastProgram = (args: FastArgs): Effect.Effect<void, unknown> => {
  * stderr), or with `undefined` when the run must be repeated by the full CLI.
  */
 export const run = (args: FastArgs, signal: AbortSignal): Promise<number | undefined> =>
-  Effect.runPromiseExit(fastProgram(args), { signal }).then((exit) =>
+  Effect.runPromiseExit(Effect.provide(fastProgram(args), loggerLayer), { signal }).then((exit) =>
     Exit.isSuccess(exit) ? 0 : isHandOff(exit.cause) ? undefined : renderCause(exit.cause)
   )

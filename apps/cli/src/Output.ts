@@ -5,10 +5,24 @@
  * @since 0.1.0
  */
 import { Errors, ExitCode } from "@codex-auth/core"
-import { Cause, Data, Effect } from "effect"
+import { Cause, Data, Effect, Layer, Logger, LogLevel } from "effect"
 
 /** Prints on stderr, adding a final newline. (stdout: `programs/Stdout.ts`, one writer for all commands.) */
 export const stderr = (text: string) => Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`))
+
+/**
+ * The CLI's logger: what the packages log at Warning or above (for example the AuthManager's
+ * "the stored credentials changed while a refresh was in flight") is printed on stderr as
+ * `warning: …` / `error: …`, never on stdout, where `token` and `status --json` print their
+ * answer. Debug and Info messages are dropped.
+ */
+export const loggerLayer: Layer.Layer<never> = Logger.layer([
+  Logger.make(({ logLevel, message }) => {
+    if (!LogLevel.isGreaterThanOrEqualTo(logLevel, "Warn")) return
+    const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+    process.stderr.write(`${LogLevel.isGreaterThanOrEqualTo(logLevel, "Error") ? "error" : "warning"}: ${text}\n`)
+  })
+])
 
 /** Ends the run with `code` after the command already printed all it had to say. */
 export class SilentExit extends Data.TaggedError("SilentExit")<{ readonly code: number }> {}

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { ExitCode } from "@codex-auth/core"
-import { Effect, Exit, Result } from "effect"
+import { Effect, Exit, Layer, Logger, LogLevel, Result } from "effect"
 import { createInterface } from "node:readline"
 import { parseArgs, USAGE } from "./Args.ts"
 import { encode, parseCommand, type WorkerEvent } from "./Protocol.ts"
@@ -19,6 +19,15 @@ const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSIO
 
 const emit = (event: WorkerEvent) => void process.stdout.write(encode(event))
 const diag = (text: string) => void process.stderr.write(`${text}\n`)
+
+/** What the packages log at Warning or above goes to stderr as `warning: …`; stdout carries only protocol events. */
+const loggerLayer: Layer.Layer<never> = Logger.layer([
+  Logger.make(({ logLevel, message }) => {
+    if (!LogLevel.isGreaterThanOrEqualTo(logLevel, "Warn")) return
+    const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+    diag(`${LogLevel.isGreaterThanOrEqualTo(logLevel, "Error") ? "error" : "warning"}: ${text}`)
+  })
+])
 
 process.removeAllListeners("warning")
 process.on("warning", (w) => {
@@ -52,7 +61,7 @@ if (Result.isFailure(parsed)) {
     if (parseCommand(line) === "cancel") cancel("cancel on stdin")
     else if (line.trim().length > 0) diag(`ignored unknown command on stdin (only "cancel" is understood)`)
   })
-  Effect.runPromiseExit(program(parsed.success, emit), { signal: controller.signal }).then((exit) => {
+  Effect.runPromiseExit(Effect.provide(program(parsed.success, emit), loggerLayer), { signal: controller.signal }).then((exit) => {
     if (Exit.isSuccess(exit)) {
       process.exitCode = ExitCode.ExitCode.Ok
     } else {

@@ -33,8 +33,11 @@ export interface CodexProcess {
   readonly kill: () => void
 }
 
-/** Starts `codex ARGS` with a clean environment plus `env`, in `cwd` (default the temp dir). */
-export const startCodex = (args: ReadonlyArray<string>, options: { readonly env: Record<string, string | undefined>; readonly cwd?: string; readonly timeoutMs?: number }): CodexProcess => {
+/** Starts `codex ARGS` with a clean environment plus `env`, in `cwd` (default the temp dir), `input` on stdin. */
+export const startCodex = (
+  args: ReadonlyArray<string>,
+  options: { readonly env: Record<string, string | undefined>; readonly cwd?: string; readonly timeoutMs?: number; readonly input?: string }
+): CodexProcess => {
   const child = spawn(codexBin, [...args], { env: cleanEnv(options.env), cwd: options.cwd ?? "/tmp", stdio: ["pipe", "pipe", "pipe"] })
   let text = ""
   const listeners = new Set<() => void>()
@@ -78,7 +81,7 @@ export const startCodex = (args: ReadonlyArray<string>, options: { readonly env:
       listeners.add(check)
       check()
     })
-  child.stdin.end()
+  child.stdin.end(options.input)
   return { child, output, waitFor, exit, kill: () => child.kill("SIGKILL") }
 }
 

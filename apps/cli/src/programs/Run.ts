@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { Effect, Exit } from "effect"
-import { renderCause } from "../Output.ts"
+import { loggerLayer, renderCause } from "../Output.ts"
 
 /** Runs `program`; resolves with 0, or with the exit code of the failure it rendered on stderr. */
 export const toExitCode = (program: Effect.Effect<void, unknown>, signal: AbortSignal): Promise<number> =>
-  Effect.runPromiseExit(program, { signal }).then((exit) => (Exit.isSuccess(exit) ? 0 : renderCause(exit.cause)))
+  Effect.runPromiseExit(Effect.provide(program, loggerLayer), { signal }).then((exit) => (Exit.isSuccess(exit) ? 0 : renderCause(exit.cause)))

@@ -26,8 +26,8 @@ export const tokenProgram = (
     const bearer = yield* manager.accessToken
     yield* stdout(Redacted.value(bearer))
     // A transient refresh failure with a token still valid: say so, so scripts' logs show why.
-    const { credentialsChanged, lastError } = yield* manager.refreshStatus
-    if (credentialsChanged !== undefined) yield* Effect.sync(() => process.stderr.write(`warning: ${credentialsChanged}; printed what is stored now.\n`))
+    // (Credentials that changed during the refresh POST: the AuthManager's warning, on stderr via Output.loggerLayer.)
+    const { lastError } = yield* manager.refreshStatus
     if (lastError !== undefined) {
       yield* Effect.sync(() =>
         process.stderr.write(`warning: could not refresh the access token (${lastError.userMessage}); printed the current one, which is still valid. codex-auth tries again later.\n`)
