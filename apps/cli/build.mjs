@@ -17,5 +17,5 @@ await bundle(esbuild, {
   entry: "src/main.ts",
   outfile: "dist/codex-auth.mjs",
   define: { __CODEX_AUTH_VERSION__: JSON.stringify(version) },
-  payloads: { lean: { entry: "src/Lean.ts", forbid: leanForbidden }, fast: "src/Fast.ts", full: { entry: "src/Cli.ts", compress: false } }
+  payloads: { lean: { entry: "src/Lean.ts", forbid: leanForbidden }, fast: "src/Fast.ts", full: { entry: "src/Cli.ts", compress: true } }
 })
