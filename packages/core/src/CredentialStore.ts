@@ -32,6 +32,14 @@ export interface CredentialStoreShape {
   readonly load: Effect.Effect<Option.Option<AuthDocument>, StorageError | CorruptCredentials>
   /** Atomic replace. Takes the cross-process lock unless the caller already holds it (reentrant). */
   readonly save: (doc: AuthDocument) => Effect.Effect<void, StorageError>
+  /**
+   * Proves that a save (and a removal) can happen now, changing nothing stored: the location is
+   * the user's own and writable, with room for a document (a file store writes, fsyncs and
+   * removes a temp file the size of one), and a keyring answers. Called before a refresh POST and
+   * before a logout revokes, so a refresh token is never spent when its successor cannot be
+   * stored, and a revoked session is never left on disk.
+   */
+  readonly probeWrite: Effect.Effect<void, StorageError>
   /** Purges every backend (file and keyring); reports each. Fails only if nothing could be purged. */
   readonly remove: Effect.Effect<RemoveReport, StorageError>
   /**

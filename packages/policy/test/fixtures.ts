@@ -53,6 +53,7 @@ export const memoryStore = (
         ? Effect.fail(new Errors.CorruptCredentials({ location: "memory", detail: "not valid JSON" }))
         : Effect.sync(() => probe.current),
       save: (doc) => Effect.sync(() => { probe.current = Option.some(doc) }),
+      probeWrite: Effect.void,
       remove: options.removeFails
         ? Effect.fail(
           new Errors.StorageError({ backend: "memory", operation: "delete", location: "memory", detail: "read-only" })

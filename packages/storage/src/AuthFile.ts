@@ -21,11 +21,14 @@ export const fileStoreInfo = (authPath: string): CredentialStore.StoreInfo => ({
 })
 
 /**
- * The text of auth.json, or `undefined` when it does not exist. A file readable by others (and
- * ours) is repaired to 0600 first, with a warning. Opened non-blocking, so a FIFO in its place
+ * The text of auth.json, or `undefined` when it does not exist. Reading changes nothing: a file
+ * readable by others gets a warning (the next save writes it 0600). Opened non-blocking, so a FIFO in its place
  * cannot hang the process; anything but a regular file is refused. Throws the system error (with
  * its `code`: `EACCES`, `EISDIR`, `ENOTREG`, …) otherwise.
  */
+/** Paths whose mode was already warned about in this process (one warning per run, not per read). */
+const warned = new Set<string>()
+
 export const readAuthText = (authPath: string): string | undefined => {
   let fd: number
   try {
@@ -37,10 +40,10 @@ export const readAuthText = (authPath: string): string | undefined => {
   try {
     const st = fs.fstatSync(fd)
     if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
-    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) {
-      fs.fchmodSync(fd, 0o600)
+    if ((st.mode & 0o077) !== 0 && process.platform !== "win32" && !warned.has(authPath)) {
+      warned.add(authPath)
       process.emitWarning(
-        `${authPath} was readable by others (mode ${(st.mode & 0o777).toString(8)}); its mode was repaired to 600`,
+        `${authPath} is readable by others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${authPath}\` (codex-auth writes it 600 at its next save)`,
         { code: "CODEX_AUTH_PERMISSIONS" }
       )
     }

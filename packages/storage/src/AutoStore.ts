@@ -127,10 +127,15 @@ export const makeAutoStore = (options: AutoOptions) =>
         : Effect.succeed(`keyring:${process.hrtime.bigint()}`)
     )
 
+    // What a save would use: the keyring when it answers, else the file.
+    const probeWrite = Effect.flatMap(FileStore.ensureHome(options.codexHome), () =>
+      Effect.flatMap(Effect.result(keyring.read), (r) => Result.isSuccess(r) ? Effect.void : file.probeWrite))
+
     return CredentialStore.CredentialStore.of({
       info,
       load,
       save,
+      probeWrite,
       remove,
       withLock: file.withLock,
       withRefreshLock: yield* FileStore.makeRefreshLock(

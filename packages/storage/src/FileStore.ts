@@ -1,12 +1,15 @@
 /**
  * The file backend: `$CODEX_HOME/auth.json`, written the way a credential file should be:
  * the directory is created 0700; each save writes a temp file created 0600 with `O_EXCL`,
- * fsyncs it, renames it over auth.json and fsyncs the directory, all while holding the
- * cross-process lock `auth.json.lock`. Readers never see a torn file. A file with a wider mode is
- * repaired to 0600 on read, with a warning. A corrupt file is reported and left untouched.
+ * fsyncs it, renames it over auth.json and fsyncs the directory, all while holding Codex's commit
+ * locks. Readers never see a torn file. Reading changes nothing: a file with a wider mode gets a
+ * warning, and the next save writes it 0600. A corrupt file is reported and left untouched.
  *
- * Symlinks: a symlinked CODEX_HOME is followed. A symlinked auth.json is followed too: the new
- * document is written atomically next to the link's target, and the link is kept.
+ * Own files only (`Ownership`): nothing is created, written or deleted unless CODEX_HOME and
+ * auth.json are this user's and not writable by others. A symlinked CODEX_HOME is followed. A
+ * symlinked auth.json is followed only to this user's credentials document (or to a missing file
+ * in a directory of theirs): the new document is written atomically next to the link's target,
+ * and the link is kept; a link to anything else is refused.
  *
  * @since 0.1.0
  */
@@ -17,6 +20,7 @@ import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
 import { Context, Effect, Layer, Option, Result, Semaphore } from "effect"
 import * as AuthFile from "./AuthFile.ts"
 import * as CredentialLocks from "./CredentialLocks.ts"
+import * as Ownership from "./Ownership.ts"
 
 /**
  * The credential locks the current fiber holds (a file store's lock path; a memory store's own
@@ -65,7 +69,7 @@ export const makeRefreshLock = (
     return <A, E, R, E2 = never, R2 = never>(self: Effect.Effect<A, E, R>, whileWaiting?: Effect.Effect<Option.Option<A>, E2, R2>) =>
       withLockKey(path, (locked: Effect.Effect<A, E, R>) =>
         local.withPermits(1)(Effect.scoped(Effect.gen(function*() {
-          yield* ensureDirectory(options.codexHome)
+          yield* ensureHome(options.codexHome)
           let last: string | undefined
           const watch = whileWaiting === undefined ? Effect.succeedNone : Effect.flatMap(signal, (now) => {
             if (now === last) return Effect.succeedNone
@@ -77,18 +81,27 @@ export const makeRefreshLock = (
         }))), self)
   })
 
-const ensureDirectory = (home: string) =>
+/**
+ * Proves CODEX_HOME is this user's (see `Ownership`) and creates it 0700 when missing: run before
+ * anything is created in it (lock files, temp files, auth.json).
+ */
+export const ensureHome = (home: string): Effect.Effect<void, Errors.StorageError> =>
   Effect.try({
-    try: () => fs.mkdirSync(home, { recursive: true, mode: 0o700 }),
-    catch: (e) =>
-      new Errors.StorageError({
-        backend: "file",
-        operation: "write",
-        location: home,
-        detail: errnoText(e),
-        ...(hintFor(e, home) ? { suggestion: hintFor(e, home)! } : {})
-      })
+    try: () => {
+      Ownership.checkHome(home)
+      fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+    },
+    catch: (e) => storageError("write", e, home)
   })
+
+/** The `StorageError` for a failed file operation on `location` (a refusal of `Ownership` names its own path). */
+const storageError = (operation: Errors.StorageOperation, e: unknown, location: string) => {
+  if (Ownership.isNotOurs(e)) {
+    return new Errors.StorageError({ backend: "file", operation, location: e.refusal.path, detail: e.refusal.detail, suggestion: e.refusal.hint })
+  }
+  const hint = hintFor(e, location)
+  return new Errors.StorageError({ backend: "file", operation, location, detail: errnoText(e), ...(hint ? { suggestion: hint } : {}) })
+}
 
 const errnoText = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException
@@ -122,6 +135,9 @@ const hintFor = (e: unknown, path: string): string | undefined => {
   return undefined
 }
 
+/** What a refreshed document may grow by over the stored one (new tokens are rarely longer). */
+const PROBE_SLACK_BYTES = 8192
+
 /** Builds the file-backed `CredentialStore` shape; exported for the auto backend. */
 export const makeFileStore = (options: FileStoreOptions) =>
   Effect.gen(function*() {
@@ -135,21 +151,14 @@ export const makeFileStore = (options: FileStoreOptions) =>
       ...(options.lockPrimitive ? { primitive: options.lockPrimitive } : {})
     }
 
-    const fail = (operation: Errors.StorageOperation, e: unknown, location = authPath) =>
-      new Errors.StorageError({
-        backend: "file",
-        operation,
-        location,
-        detail: errnoText(e),
-        ...(hintFor(e, location) ? { suggestion: hintFor(e, location)! } : {})
-      })
+    const fail = (operation: Errors.StorageOperation, e: unknown, location = authPath) => storageError(operation, e, location)
 
     const withLock = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
       withLockKey(lockPath, (locked: Effect.Effect<A, E, R>) =>
         local.withPermits(1)(
           Effect.scoped(
             Effect.gen(function*() {
-              yield* ensureDirectory(home)
+              yield* ensureHome(home)
               yield* CredentialLocks.commit(commitOptions)
               return yield* locked
             })
@@ -166,15 +175,6 @@ export const makeFileStore = (options: FileStoreOptions) =>
       const parsed = AuthDotJson.parse(text.value, authPath)
       return Result.isSuccess(parsed) ? Effect.succeed(Option.some(parsed.success)) : Effect.fail(parsed.failure)
     })
-
-    const targetPath = (): string => {
-      try {
-        if (fs.lstatSync(authPath).isSymbolicLink()) return fs.realpathSync.native(authPath)
-      } catch {
-        // absent or dangling: write auth.json itself
-      }
-      return authPath
-    }
 
     /**
      * Removes temp files a writer killed mid-save left behind. Called with the lock held: every
@@ -202,7 +202,7 @@ export const makeFileStore = (options: FileStoreOptions) =>
     const writeAtomically = (text: string) =>
       Effect.try({
         try: () => {
-          const target = targetPath()
+          const target = Ownership.authTarget(authPath).path
           const dir = dirname(target)
           sweepTempFiles([authPath, target])
           const tmp = join(dir, `.${basename(target)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`)
@@ -232,17 +232,43 @@ export const makeFileStore = (options: FileStoreOptions) =>
         catch: (e) => fail("write", e)
       })
 
+    /** Room for a document of `bytes`: a temp file in the target's directory, written, fsynced and removed. */
+    const probeWrite = Effect.flatMap(ensureHome(home), () =>
+      Effect.try({
+        try: () => {
+          const target = Ownership.authTarget(authPath)
+          const dir = dirname(target.path)
+          let size = 0
+          try {
+            size = fs.statSync(target.path).size
+          } catch {
+            // absent: a first save
+          }
+          const tmp = join(dir, `.${basename(target.path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`)
+          const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600)
+          try {
+            fs.writeSync(fd, Buffer.alloc(Math.min(size, 1024 * 1024) + PROBE_SLACK_BYTES, 0x20))
+            fs.fsyncSync(fd)
+          } finally {
+            fs.closeSync(fd)
+            fs.rmSync(tmp, { force: true })
+          }
+        },
+        catch: (e) => fail("write", e)
+      }))
+
     const save = (doc: AuthDotJson.AuthDocument) =>
       // withLock created CODEX_HOME when it took the lock (whoever holds it for this path did).
       withLock(writeAtomically(AuthDotJson.toFileText(doc)))
 
     const removeFile = Effect.try({
       try: (): boolean => {
-        // Through a symlinked auth.json, the credentials live in the link's target: remove both.
-        const target = targetPath()
-        sweepTempFiles([authPath, target])
+        // Through a symlinked auth.json, the credentials live in the link's target (proved to be
+        // this user's credentials document): remove both.
+        const target = Ownership.authTarget(authPath)
+        sweepTempFiles([authPath, target.path])
         let removed = false
-        for (const path of target === authPath ? [authPath] : [target, authPath]) {
+        for (const path of target.viaLink ? [target.path, authPath] : [authPath]) {
           try {
             fs.unlinkSync(path)
             removed = true
@@ -280,6 +306,7 @@ export const makeFileStore = (options: FileStoreOptions) =>
       info: Effect.succeed(AuthFile.fileStoreInfo(authPath)),
       load,
       save,
+      probeWrite,
       remove,
       withLock,
       withRefreshLock: yield* makeRefreshLock(options, fingerprint),

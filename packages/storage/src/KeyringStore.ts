@@ -662,6 +662,9 @@ export const makeKeyringStore = (options: KeyringOptions) =>
       info: Effect.sync(() => ({ mode: "keyring", backend: "keyring", location: keyring.location(), fallbackReason: undefined })),
       load,
       save,
+      // The lock files live in CODEX_HOME (its owner is checked, as for the file store); the keyring must answer.
+      probeWrite: Effect.flatMap(FileStore.ensureHome(options.codexHome), () =>
+        keyring.read.pipe(Effect.mapError((e) => storageError("write", keyring.entry(), e)), Effect.asVoid)),
       remove,
       withLock: file.withLock,
       withRefreshLock: yield* FileStore.makeRefreshLock(options, keyringChangeSignal),

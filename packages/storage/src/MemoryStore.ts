@@ -25,6 +25,7 @@ export const make = (initial?: AuthDotJson.AuthDocument) =>
           current = Option.some(doc)
           version++
         })),
+      probeWrite: Effect.void,
       remove: withLock(Effect.sync(() => {
         const had = Option.isSome(current)
         current = Option.none()

@@ -39,13 +39,15 @@ describe("FileStore", () => {
       }))
   })
 
-  it.effect("repairs a wider mode on read", () => {
+  it.effect("reading changes no mode (a wider one is warned about); the next save writes 0600", () => {
     const home = tempHome()
     return withStore(home, (s) =>
       Effect.gen(function*() {
         yield* s.save(apiDoc("sk-1"))
         fs.chmodSync(join(home, "auth.json"), 0o644)
         yield* s.load
+        assert.strictEqual(fs.statSync(join(home, "auth.json")).mode & 0o777, 0o644)
+        yield* s.save(apiDoc("sk-2"))
         assert.strictEqual(fs.statSync(join(home, "auth.json")).mode & 0o777, 0o600)
       }))
   })
