@@ -205,6 +205,18 @@ export const modeOf = (doc: AuthDocument): AuthMode | undefined => {
   return undefined
 }
 
+/**
+ * The one answer to "is this a login?", shared by `login status`, `token` and the AuthManager:
+ * the document's mode (`modeOf`) when it also holds that mode's credential (an API key; ChatGPT
+ * tokens), else `undefined` — `{"auth_mode":"chatgpt","tokens":null}` is not logged in.
+ */
+export const loginOf = (doc: AuthDocument): AuthMode | undefined => {
+  const mode = modeOf(doc)
+  if (mode === "apikey") return doc.apiKey !== undefined ? mode : undefined
+  if (mode === "chatgpt") return doc.tokens !== undefined ? mode : undefined
+  return undefined
+}
+
 /** ID-token claims of a ChatGPT document, if it has parseable tokens. */
 export const claimsOf = (doc: AuthDocument): TokenClaims | undefined =>
   doc.tokens === undefined ? undefined : Result.getOrUndefined(parseClaims(Redacted.value(doc.tokens.idToken)))

@@ -36,7 +36,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Option, Redacted, Result, Semaphore } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted, Result, Schedule, Semaphore } from "effect"
 import * as AuthDotJson from "./AuthDotJson.ts"
 import { AuthPolicy } from "./AuthPolicy.ts"
 import { CredentialStore } from "./CredentialStore.ts"
@@ -45,7 +45,7 @@ import * as Jwt from "./Jwt.ts"
 import * as PolicyEnforcement from "./PolicyEnforcement.ts"
 import { envString } from "./Env.ts"
 import * as ReauthMarker from "./ReauthMarker.ts"
-import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
+import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshedTokens, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
 
 // The refresh schedule lives with the document (the CLI's status reads it without the manager).
 const { MAX_REFRESH_AGE_MS, REFRESH_SKEW_MS, refreshDueAt } = AuthDotJson
@@ -95,6 +95,12 @@ export interface RefreshStatus {
   readonly discarded: number
   /** What happened the last time that was so, for a warning; `undefined` when it never was. */
   readonly credentialsChanged: string | undefined
+  /**
+   * Set while refreshed credentials could not be saved (the store failed after the refresh POST,
+   * although it was proved writable just before): they are served from memory, and every later
+   * read of the store tries to save them again first. The error is the last save failure.
+   */
+  readonly unsaved: Errors.StorageError | undefined
 }
 
 export interface AuthManagerShape {
@@ -319,6 +325,14 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
   let adopted = 0
   let discarded = 0
   let lastChange: string | undefined
+  /** Refreshed tokens the store refused to take (see `RefreshStatus.unsaved`). */
+  let unsaved: {
+    readonly refreshValue: string
+    readonly answer: RefreshedTokens
+    readonly at: Date
+    readonly loaded: Loaded
+    error: Errors.StorageError
+  } | undefined
 
   const needsRefresh = (l: Loaded, t: number) => l.mode === "chatgpt" && l.refreshValue !== undefined && t >= l.dueAt
   const expired = (l: Loaded, t: number) => l.expMs !== undefined && t >= l.expMs
@@ -361,6 +375,21 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
    */
   const syncWithStore = (t: number, always = false): Effect.Effect<Snapshot, Errors.StorageError | Errors.CorruptCredentials | Errors.NotLoggedIn> =>
     Effect.gen(function*() {
+      if (unsaved !== undefined) {
+        const u = unsaved
+        const again = yield* Effect.result(commitRefreshed(u.refreshValue, u.answer, u.at))
+        if (Result.isFailure(again)) {
+          if (again.failure._tag === "StorageError") u.error = again.failure
+          return setSnapshot(u.loaded, "unsaved", t)
+        }
+        unsaved = undefined
+        if (again.success.saved) {
+          yield* Effect.logInfo("the refreshed credentials kept in memory are saved now")
+          const built = build(again.success.merged, yield* location)
+          if (Result.isSuccess(built)) return setSnapshot(built.success, again.success.fingerprint, t)
+        }
+        // Someone else changed the stored credentials meanwhile: what is stored wins, as below.
+      }
       const fingerprint = yield* store.fingerprint
       const previous = snap
       if (!always && previous !== undefined && previous.fingerprint === fingerprint) {
@@ -421,6 +450,19 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
   }
 
   /**
+   * The commit of a refresh answer: milliseconds under Codex's locks, against what is stored now.
+   * Saved only over the refresh token that was sent (`refreshValue`).
+   */
+  const commitRefreshed = (refreshValue: string, answer: RefreshedTokens, at: Date) =>
+    store.withLock(Effect.gen(function*() {
+      const current = Option.getOrUndefined(yield* store.load)
+      if (current?.tokens === undefined || Redacted.value(current.tokens.refreshToken) !== refreshValue) return { saved: false as const, current }
+      const merged = mergeRefreshed(current, answer, at)
+      yield* store.save(merged)
+      return { saved: true as const, merged, fingerprint: yield* store.fingerprint }
+    }))
+
+  /**
    * The refresh, under codex-auth's refresh lock (never under the commit lock): re-read; adopt
    * what another process wrote; else send one refresh POST, then commit its answer under the
    * commit lock — only if the stored credentials still hold the refresh token that was sent.
@@ -456,53 +498,70 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
         }
         return yield* backoffError(backoff, t)
       }
+      // Never spend a refresh token whose successor cannot be stored: prove the save first.
+      yield* store.probeWrite
       const sent = l.doc!
       const provenance = AuthDotJson.provenanceOf(sent)
       const target = { issuer: provenance?.issuer ?? DEFAULT_ISSUER, clientId: provenance?.clientId ?? DEFAULT_CLIENT_ID }
-      refreshRequests++
-      const answer = yield* Effect.result(transport.refresh({
-        refreshToken: sent.tokens!.refreshToken,
-        ...target,
-        reason: mode.stale !== undefined ? "unauthorized" : reasonFor(l, t)
-      }))
-      if (Result.isFailure(answer)) {
-        const error = answer.failure
-        if (error._tag === "ReauthRequired") {
-          yield* rememberPermanent(l.refreshValue, error, t, true)
+      const refreshValue = l.refreshValue
+      // From the POST to the commit, nothing interrupts: a refresh token that was sent is never
+      // abandoned (its answer is waited for, within the transport's time-out, and saved).
+      return yield* Effect.uninterruptible(Effect.gen(function*() {
+        refreshRequests++
+        const answer = yield* Effect.result(transport.refresh({
+          refreshToken: sent.tokens!.refreshToken,
+          ...target,
+          reason: mode.stale !== undefined ? "unauthorized" : reasonFor(l, t)
+        }))
+        if (Result.isFailure(answer)) {
+          const error = answer.failure
+          if (error._tag === "ReauthRequired") {
+            yield* rememberPermanent(refreshValue, error, t, true)
+            return yield* error
+          }
+          const delay = backoff !== undefined && backoff.refreshValue === refreshValue ? Math.min(backoff.delay * 2, maxBackoff) : initialBackoff
+          backoff = { refreshValue, until: t + delay, delay, error }
+          if (mode.keepValidOnTransient && !expired(l, t)) {
+            settle(s, t)
+            return l
+          }
           return yield* error
         }
-        const delay = backoff !== undefined && backoff.refreshValue === l.refreshValue ? Math.min(backoff.delay * 2, maxBackoff) : initialBackoff
-        backoff = { refreshValue: l.refreshValue, until: t + delay, delay, error }
-        if (mode.keepValidOnTransient && !expired(l, t)) {
-          settle(s, t)
-          return l
+        backoff = undefined
+        permanent = undefined
+        if (codexHome !== undefined) ReauthMarker.clear(codexHome)
+        const at = new Date(t)
+        const committed = yield* Effect.result(commitRefreshed(refreshValue, answer.success, at).pipe(
+          Effect.retry({ schedule: Schedule.exponential(100, 3), times: 3, while: (e) => e._tag === "StorageError" })
+        ))
+        if (Result.isFailure(committed)) {
+          if (committed.failure._tag !== "StorageError") return yield* committed.failure
+          // Proved writable a moment ago, failing now (the disk filled up, …): keep the rotated
+          // tokens in memory, serve them, and save them at the next read of the store.
+          const kept = build(mergeRefreshed(sent, answer.success, at), yield* location)
+          if (Result.isFailure(kept)) return yield* kept.failure
+          unsaved = { refreshValue, answer: answer.success, at, loaded: kept.success, error: committed.failure }
+          settle(setSnapshot(kept.success, "unsaved", t), t)
+          yield* Effect.logWarning(
+            `the refreshed credentials could not be saved (${committed.failure.userMessage}); codex-auth keeps them in memory and saves them as soon as the store takes them`
+          )
+          return kept.success
         }
-        return yield* error
-      }
-      backoff = undefined
-      permanent = undefined
-      if (codexHome !== undefined) ReauthMarker.clear(codexHome)
-      // The commit: milliseconds under Codex's locks, against what is stored now.
-      const commit = yield* store.withLock(Effect.gen(function*() {
-        const current = Option.getOrUndefined(yield* store.load)
-        if (current?.tokens === undefined || Redacted.value(current.tokens.refreshToken) !== l.refreshValue) return { saved: false as const, current }
-        const merged = mergeRefreshed(current, answer.success, new Date(t))
-        yield* store.save(merged)
-        return { saved: true as const, merged, fingerprint: yield* store.fingerprint }
+        const commit = committed.success
+        if (!commit.saved) return yield* changedDuringRefresh(sent, commit.current, answer.success.refreshToken, target, t)
+        const next = build(commit.merged, yield* location)
+        if (Result.isFailure(next)) return yield* next.failure
+        const s2 = setSnapshot(next.success, commit.fingerprint, t)
+        settle(s2, t)
+        if (expired(next.success, t)) {
+          return yield* new Errors.NetworkError({
+            target: "the issuer's refresh response",
+            detail: "the new access token is already expired",
+            suggestion: "Check this machine's clock (codex-auth compares token expiry with it)."
+          })
+        }
+        return next.success
       }))
-      if (!commit.saved) return yield* changedDuringRefresh(sent, commit.current, answer.success.refreshToken, target, t)
-      const next = build(commit.merged, yield* location)
-      if (Result.isFailure(next)) return yield* next.failure
-      const s2 = setSnapshot(next.success, commit.fingerprint, t)
-      settle(s2, t)
-      if (expired(next.success, t)) {
-        return yield* new Errors.NetworkError({
-          target: "the issuer's refresh response",
-          detail: "the new access token is already expired",
-          suggestion: "Check this machine's clock (codex-auth compares token expiry with it)."
-        })
-      }
-      return next.success
     }), adoptWhileWaiting(mode.stale))
 
   /**
@@ -634,7 +693,8 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
         refreshRequests,
         adopted,
         discarded,
-        credentialsChanged: lastChange
+        credentialsChanged: lastChange,
+        unsaved: unsaved?.error
       }
     })
   })

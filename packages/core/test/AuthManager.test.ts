@@ -53,7 +53,18 @@ const chatgptDoc = (o: { access: string; expMs: number; refresh: string; lastRef
 
 /** A memory store that counts I/O and can be changed behind the manager's back. */
 const makeStore = (initial?: Doc) => {
-  const state = { doc: initial, version: 0, loads: 0, fingerprints: 0, saves: 0, freezeFingerprint: false }
+  const state = {
+    doc: initial,
+    version: 0,
+    loads: 0,
+    fingerprints: 0,
+    saves: 0,
+    freezeFingerprint: false,
+    /** Failures the next probes / saves answer with (the disk is full, …). */
+    probeFailures: 0,
+    saveFailures: 0
+  }
+  const full = (operation: "write") => new Errors.StorageError({ backend: "memory", operation, location: "memory", detail: "no space left on the device" })
   const lock = Semaphore.makeUnsafe(1)
   const refreshLock = Semaphore.makeUnsafe(1)
   const shape = CredentialStore.CredentialStore.of({
@@ -63,11 +74,23 @@ const makeStore = (initial?: Doc) => {
       return Option.fromNullishOr(state.doc)
     }),
     save: (doc) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
+        if (state.saveFailures > 0) {
+          state.saveFailures--
+          return Effect.fail(full("write"))
+        }
         state.doc = doc
         state.version++
         state.saves++
+        return Effect.void
       }),
+    probeWrite: Effect.suspend(() => {
+      if (state.probeFailures > 0) {
+        state.probeFailures--
+        return Effect.fail(full("write"))
+      }
+      return Effect.void
+    }),
     remove: Effect.sync(() => {
       const had = state.doc !== undefined
       state.doc = undefined
@@ -416,6 +439,52 @@ describe("AuthManager: credentials changed while the refresh POST was in flight"
           const status = yield* m.refreshStatus
           assert.strictEqual(status.discarded, 1)
           assert.include(status.credentialsChanged ?? "", "another account signed in")
+        }))
+    }))
+
+  it.effect("a store that cannot take a save (probe fails): no refresh POST, the StorageError (exit 5); the stored token stays unspent", () =>
+    Effect.gen(function*() {
+      const store = makeStore(chatgptDoc({ access: "at-1", expMs: 1 * MIN, refresh: "rt-1" }))
+      store.state.probeFailures = 1
+      const transport = makeTransport()
+      yield* withManager({ store, transport }, (m) =>
+        Effect.gen(function*() {
+          yield* advance(2 * MIN)
+          const error = yield* Effect.flip(m.accessToken)
+          assert.strictEqual(error._tag, "StorageError")
+          assert.strictEqual(error.exitCode, 5)
+          assert.strictEqual(transport.calls.length, 0, "no refresh token spent")
+          assert.strictEqual(Redacted.value(store.state.doc!.tokens!.refreshToken), "rt-1")
+          // Once the store takes saves again, the next call refreshes.
+          assert.strictEqual(labelOf(yield* m.accessToken), "at-new-1")
+          assert.strictEqual(transport.calls.length, 1)
+        }))
+    }))
+
+  it.effect("a save that fails after the POST (and its 3 retries): the rotated tokens are served from memory and saved at the next read", () =>
+    Effect.gen(function*() {
+      const store = makeStore(chatgptDoc({ access: "at-1", expMs: 1 * MIN, refresh: "rt-1" }))
+      store.state.saveFailures = 4
+      const transport = makeTransport()
+      yield* withManager({ store, transport }, (m) =>
+        Effect.gen(function*() {
+          yield* advance(2 * MIN)
+          const fiber = yield* Effect.forkChild(m.accessToken)
+          yield* advance(5_000)
+          assert.strictEqual(labelOf(yield* Fiber.join(fiber)), "at-new-1")
+          assert.strictEqual(transport.calls.length, 1)
+          assert.strictEqual(store.state.saves, 0)
+          assert.strictEqual(Redacted.value(store.state.doc!.tokens!.refreshToken), "rt-1", "the store still holds the old token")
+          const status = yield* m.refreshStatus
+          assert.include(status.unsaved?.userMessage ?? "", "no space left")
+          // The next read of the store saves what was kept; no second POST.
+          yield* advance(1_000)
+          assert.strictEqual(labelOf(yield* m.accessToken), "at-new-1")
+          yield* m.invalidate
+          assert.strictEqual(labelOf(yield* m.accessToken), "at-new-1")
+          assert.strictEqual(transport.calls.length, 1)
+          assert.strictEqual(Redacted.value(store.state.doc!.tokens!.refreshToken), "rt-new-1")
+          assert.isUndefined((yield* m.refreshStatus).unsaved)
         }))
     }))
 

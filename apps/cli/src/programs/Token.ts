@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { AuthManager, type RefreshTransport } from "@codex-auth/core"
+import { AuthManager, Errors, type RefreshTransport } from "@codex-auth/core"
 import { Effect, Layer, Redacted } from "effect"
 import { authLayer } from "../AuthServices.ts"
 import type { AppContext } from "../Services.ts"
@@ -24,6 +24,18 @@ export const tokenProgram = (
   Effect.gen(function*() {
     const manager = yield* AuthManager.AuthManager
     const bearer = yield* manager.accessToken
+    // Refreshed, but the store refused the rotated tokens (after proving it could take them): this
+    // process ends, and with it the only copy; say so rather than print a token as if all were well.
+    const { unsaved } = yield* manager.refreshStatus
+    if (unsaved !== undefined) {
+      return yield* new Errors.StorageError({
+        backend: unsaved.backend,
+        operation: "write",
+        location: unsaved.location,
+        detail: `the token was refreshed, but the new credentials could not be saved (${unsaved.detail}, 4 attempts); the rotated refresh token existed only in this process`,
+        suggestion: `${unsaved.hint ?? "Fix the store's problem."} Then run \`codex-auth token\` again; if it says the session ended, sign in again with \`codex-auth login\`.`
+      })
+    }
     yield* stdout(Redacted.value(bearer))
     // A transient refresh failure with a token still valid: say so, so scripts' logs show why.
     // (Credentials that changed during the refresh POST: the AuthManager's warning, on stderr via Output.loggerLayer.)
