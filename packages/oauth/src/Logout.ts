@@ -1,7 +1,8 @@
 /**
  * Logout: purge every store, and revoke the session at the issuer (RFC 7009) best-effort with a
  * short time limit — the refresh token when there is one (it ends the whole grant), else the
- * access token. The local purge never depends on the revocation, and the report says exactly
+ * access token. The purge comes first and never depends on the revocation; a store that could
+ * not be purged skips the revocation (a revoked session must not stay on disk), and the report says exactly
  * what was revoked and what was not, so the CLI can be honest about it. `localOnly` skips the
  * issuer entirely.
  *
@@ -16,7 +17,12 @@ import { type RevokeOutcome, revocationTarget, revokeBestEffort } from "./Persis
 
 export type Revocation =
   | RevokeOutcome
-  | { readonly _tag: "Skipped"; readonly reason: "local_only" | "nothing_stored" | "api_key" | "unusable_issuer"; readonly detail?: string }
+  | {
+    readonly _tag: "Skipped"
+    /** `not_removed`: a store could not be purged, so the session is kept whole (not revoked while still on disk). */
+    readonly reason: "local_only" | "nothing_stored" | "api_key" | "unusable_issuer" | "not_removed"
+    readonly detail?: string
+  }
 
 export interface LogoutReport {
   /** What was stored before: `chatgpt`, `apikey`, or nothing (or unreadable). */
@@ -58,6 +64,9 @@ const logoutLocked = (store: CredentialStore.CredentialStoreShape, options: Logo
   const tokens = doc?.tokens
   if (options.localOnly) {
     revocation = { _tag: "Skipped", reason: "local_only" }
+  } else if (Result.isFailure(removed) || removed.success.failed.length > 0) {
+    // Revoking now would leave a dead session on disk: the user fixes the store and logs out again.
+    revocation = { _tag: "Skipped", reason: "not_removed" }
   } else if (tokens === undefined || doc === undefined) {
     revocation = { _tag: "Skipped", reason: mode === "apikey" ? "api_key" : "nothing_stored" }
   } else {

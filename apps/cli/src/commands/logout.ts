@@ -39,6 +39,8 @@ const revocationText = (report: Logout.LogoutReport): string | undefined => {
           return `warning: did not revoke the session: ${r.detail ?? "the stored issuer is not usable"}.`
         case "nothing_stored":
           return undefined
+        case "not_removed":
+          return report.mode === "chatgpt" ? "Did not revoke the session at the issuer, since the credentials could not be removed from this machine." : undefined
       }
   }
 }
