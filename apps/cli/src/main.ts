@@ -70,11 +70,19 @@ process.on("warning", (w) => {
   process.stderr.write(`warning: ${w.message}\n`)
 })
 
+// The first SIGINT/SIGTERM interrupts the program. A refresh POST already sent is not abandoned:
+// the AuthManager waits for its answer and saves it (its time-out bounds that), then the run ends
+// with 130; this bounds it again at 10 s. A second signal ends the process at once (the handlers
+// are `once`, so it meets Node's default action). The lean path sends nothing: it ends at once.
 const controller = new AbortController()
 let interrupted = false
+let inLean = false
+const FINISH_SENT_MS = 10_000
 const onSignal = () => {
   interrupted = true
+  if (inLean) process.exit(130)
   controller.abort()
+  setTimeout(() => process.exit(130), FINISH_SENT_MS).unref()
 }
 process.once("SIGINT", onSignal)
 process.once("SIGTERM", onSignal)
@@ -124,7 +132,8 @@ const runStarted = async (started: Promise<Started>): Promise<LeanResult> => {
  */
 const main = async (): Promise<number> => {
   if (fast !== undefined) {
-    const lean = await runStarted(startLean(fast))
+    inLean = true
+    const lean = await runStarted(startLean(fast)).finally(() => (inLean = false))
     if (typeof lean === "number") return lean
     if (lean === undefined) {
       const code = await runStarted(startFast(fast))
