@@ -81,7 +81,7 @@ const read = (args: FastArgs): Read | undefined => {
 /** The bearer `token` prints for `doc` without refreshing, or `undefined` when it needs more. */
 const servable = (doc: AuthDotJson.AuthDocument | undefined): string | undefined => {
   if (doc === undefined) return undefined
-  const mode = AuthDotJson.modeOf(doc)
+  const mode = AuthDotJson.loginOf(doc)
   if (mode === "apikey" && doc.apiKey !== undefined) return Redacted.value(doc.apiKey)
   if (mode === "chatgpt" && doc.tokens !== undefined && Date.now() < AuthDotJson.refreshDueAt(doc)) return Redacted.value(doc.tokens.accessToken)
   return undefined
@@ -196,6 +196,6 @@ export const run = (args: FastArgs): LeanResult | Promise<LeanResult> => {
     writeStdout(token)
     return ExitCode.ExitCode.Ok
   }
-  if (doc !== undefined && AuthDotJson.modeOf(doc) === "chatgpt" && doc.tokens !== undefined) return refreshOrWait(args, r)
+  if (doc !== undefined && AuthDotJson.loginOf(doc) === "chatgpt") return refreshOrWait(args, r)
   return undefined
 }

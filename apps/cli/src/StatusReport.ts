@@ -66,7 +66,7 @@ export const build = (input: {
   readonly now: number
 }): StatusJson => {
   const doc = Option.getOrUndefined(input.doc)
-  const mode = doc === undefined ? undefined : AuthDotJson.modeOf(doc)
+  const mode = doc === undefined ? undefined : AuthDotJson.loginOf(doc)
   const claims = doc === undefined ? undefined : AuthDotJson.claimsOf(doc)
   const dueAt = doc === undefined ? Number.POSITIVE_INFINITY : AuthDotJson.refreshDueAt(doc)
   const due = Number.isFinite(dueAt) ? dueAt : undefined
