@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import type { CredentialStore } from "@codex-auth/core"
+import { AuthDotJson, type CredentialStore } from "@codex-auth/core"
+import { Result } from "effect"
 import * as fs from "node:fs"
 import { join } from "node:path"
 
@@ -21,14 +22,18 @@ export const fileStoreInfo = (authPath: string): CredentialStore.StoreInfo => ({
 })
 
 /**
- * The text of auth.json, or `undefined` when it does not exist. Reading changes nothing: a file
- * readable by others gets a warning (the next save writes it 0600). Opened non-blocking, so a FIFO in its place
- * cannot hang the process; anything but a regular file is refused. Throws the system error (with
- * its `code`: `EACCES`, `EISDIR`, `ENOTREG`, …) otherwise.
+ * Paths whose mode was already warned about in this process (one warning per run, not per read),
+ * shared by every copy of this module in the process (the CLI's lean and full payloads).
  */
-/** Paths whose mode was already warned about in this process (one warning per run, not per read). */
-const warned = new Set<string>()
+const warned: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for("codex-auth/mode-warned/v1")] ??= new Set<string>()) as Set<string>
 
+/**
+ * The text of auth.json, or `undefined` when it does not exist. Reading changes nothing: a
+ * credentials document readable by others gets a warning (the next save writes it 0600); a file
+ * that is not one gets none (nobody should chmod a file that is not theirs to fix). Opened
+ * non-blocking, so a FIFO in its place cannot hang the process; anything but a regular file is
+ * refused. Throws the system error (with its `code`: `EACCES`, `EISDIR`, `ENOTREG`, …) otherwise.
+ */
 export const readAuthText = (authPath: string): string | undefined => {
   let fd: number
   try {
@@ -40,14 +45,15 @@ export const readAuthText = (authPath: string): string | undefined => {
   try {
     const st = fs.fstatSync(fd)
     if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
-    if ((st.mode & 0o077) !== 0 && process.platform !== "win32" && !warned.has(authPath)) {
+    const text = fs.readFileSync(fd, "utf8")
+    if ((st.mode & 0o077) !== 0 && process.platform !== "win32" && !warned.has(authPath) && Result.isSuccess(AuthDotJson.parse(text, authPath))) {
       warned.add(authPath)
       process.emitWarning(
         `${authPath} is readable by others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${authPath}\` (codex-auth writes it 600 at its next save)`,
         { code: "CODEX_AUTH_PERMISSIONS" }
       )
     }
-    return fs.readFileSync(fd, "utf8")
+    return text
   } finally {
     fs.closeSync(fd)
   }
