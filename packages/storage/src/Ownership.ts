@@ -8,10 +8,11 @@
  *   primary group (user-private groups, umask 002). A missing CODEX_HOME is fine: codex-auth
  *   creates it 0700.
  * - auth.json is absent (a first write), a regular file owned by this user, or a symbolic link
- *   (dotfile managers) whose target is absent in a directory of this user's, or a regular file
- *   owned by this user, not writable by others, that parses as a credentials document. A link to
- *   anything else (`/etc/passwd`, a file of another user, a directory) is refused: nothing is
- *   written, chmodded or deleted.
+ *   (dotfile managers) to a regular file owned by this user, not writable by others, in a
+ *   directory of theirs, that parses as a credentials document. A link to anything else
+ *   (`/etc/passwd`, a file of another user, a directory) is refused: nothing is written,
+ *   chmodded or deleted. A dangling link is replaced by a regular file (nothing is created where
+ *   it points).
  *
  * Where the platform has no user ids (Windows), ownership is not checked; the type checks hold.
  *
@@ -146,24 +147,9 @@ export const authTarget = (authPath: string): Target => {
     target = fs.realpathSync.native(authPath)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
-    // Dangling: a first write creates the target, in a directory that must be ours.
-    const to = resolve(dirname(authPath), fs.readlinkSync(authPath))
-    const dir = dirname(to)
-    let st: fs.Stats
-    try {
-      st = fs.statSync(dir)
-    } catch {
-      throw new NotOurs({
-        path: authPath,
-        detail: `${authPath} is a symbolic link to ${to}, whose directory does not exist`,
-        hint: `Create ${dir} (mode 700) or replace the link with a regular file, then run the command again.`
-      })
-    }
-    const reason = ownershipReason(st)
-    if (reason !== undefined) {
-      throw new NotOurs({ path: authPath, detail: `${authPath} is a symbolic link into ${dir}, which ${reason}, so codex-auth will not create a file there`, hint: ownershipHint(dir, st) })
-    }
-    return { path: to, exists: false, viaLink: true }
+    // Dangling: the link itself is replaced by a regular file (renamed over it, in CODEX_HOME);
+    // nothing is created where it pointed.
+    return { path: authPath, exists: false, viaLink: false }
   }
   const st = fs.statSync(target)
   const refuse = (detail: string): never => {

@@ -221,14 +221,17 @@ describe("hostile or corrupt auth.json: a message and an exit code, never a cras
 })
 
 describe("files: modes and symlinks (README: Files and compatibility)", () => {
-  it("an existing auth.json with a wider mode is repaired to 0600 on read, with a warning that names no secret", async () => {
+  it("an existing auth.json with a wider mode: a read warns (naming no secret) and changes nothing; the next save writes 0600", async () => {
     const home = tempCodexHome()
     writeAuth(home, chatGptDoc(), 0o644)
     const r = await cli(["login", "status"], home)
     expect(r.code, r.stderr).toBe(0)
-    expect(fs.statSync(join(home, "auth.json")).mode & 0o777).toBe(0o600)
-    expect(r.stderr).toMatch(/warning: .*auth\.json.*(mode|readable)/)
+    expect(fs.statSync(join(home, "auth.json")).mode & 0o777).toBe(0o644)
+    expect(r.stderr).toMatch(/^warning: .*auth\.json is readable by others \(mode 644\); run `chmod 600 /m)
     assertClean(r)
+    const login = await cli(["login", "--with-api-key"], home, { input: `${API_KEY}\n` })
+    expect(login.code, login.stderr).toBe(0)
+    expect(fs.statSync(join(home, "auth.json")).mode & 0o777).toBe(0o600)
   })
 
   it("a symlinked CODEX_HOME is followed: files land in the target, 0600, and the keyring account is the target's", async () => {
