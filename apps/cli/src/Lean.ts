@@ -30,6 +30,7 @@ import * as Rules from "@codex-auth/policy/Rules"
 import * as AuthFile from "@codex-auth/storage/AuthFile"
 import * as CodexHome from "@codex-auth/storage/CodexHome"
 import * as LockFile from "@codex-auth/storage/LockFile"
+import * as Ownership from "@codex-auth/storage/Ownership"
 import { Option, Redacted, Result } from "effect"
 import { type FSWatcher, statSync, watch } from "node:fs"
 import type { FastArgs } from "./FastArgs.ts"
@@ -135,9 +136,10 @@ const refreshOrWait = async (args: FastArgs, first: Read): Promise<LeanResult> =
       }
       let held: LockFile.Held | undefined
       try {
+        Ownership.checkHome(first.codexHome) // nothing is created in a CODEX_HOME that is not ours
         held = LockFile.tryAcquire(lockPath, { mode: CodexHome.LOCK_FILES.refresh.mode })
       } catch {
-        return undefined // no native lock or no lock file: the effect path says why
+        return undefined // not our CODEX_HOME, no native lock or no lock file: the effect path says why
       }
       if (held !== undefined) {
         if (fingerprint(first.authPath) !== seen) {

@@ -119,6 +119,15 @@ describe("own files only", () => {
     expect(r.stderr).toMatch(/CODEX_HOME .* belongs to another user \(uid 0; codex-auth runs as uid 65534\)/)
     expect(r.stderr).toMatch(/^hint: /m)
     expect(fs.readdirSync(home)).toEqual([])
+    // A refresh-due token there: no lock file, no POST, exit 5.
+    await mock.control.reset()
+    const { env } = await expiredSession(home)
+    fs.chmodSync(join(home, "auth.json"), 0o644)
+    const token = await runAs(NOBODY, ["token"], env)
+    expect(token.code, token.stderr).toBe(5)
+    expect(token.stderr).toMatch(/belongs to another user/)
+    expect(fs.readdirSync(home)).toEqual(["auth.json"])
+    expect(await refreshPosts()).toHaveLength(0)
   })
 
   it.runIf(isRoot)("root on a CODEX_HOME that uid 65534 owns: logout refuses to delete, the file stays", async () => {
