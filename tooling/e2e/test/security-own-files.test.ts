@@ -15,6 +15,7 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { type RunningMockIssuer, startMockIssuer } from "@codex-auth/mock-server"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -48,7 +49,7 @@ const isRoot = process.getuid?.() === 0
 /** The CLI as uid/gid `as` (the test runs as root), with its own HOME. */
 const runAs = (as: number, args: ReadonlyArray<string>, env: Record<string, string>, input?: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const home = fs.mkdtempSync("/tmp/codex-auth-e2e-home-")
+    const home = fs.mkdtempSync(join(tmpdir(), "codex-auth-e2e-home-"))
     roots.push(home)
     fs.chownSync(home, as, as)
     const child = spawn(process.execPath, [cliPath, ...args], { env: cleanEnv({ HOME: home, ...env }), uid: as, gid: as, stdio: ["pipe", "pipe", "pipe"] })
