@@ -10,12 +10,16 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 export default function setup(): () => void {
+  // One directory per run, also when the root config runs every package as a project.
+  if (process.env["CODEX_AUTH_TEST_TMPDIR"] !== undefined) return () => {}
   const previous = process.env["TMPDIR"]
   const dir = mkdtempSync(join(tmpdir(), "codex-auth-test-"))
   // Traversable like /tmp (tests run the CLI as another user); what tests create in it is theirs (mkdtemp: 0700).
   chmodSync(dir, 0o755)
   process.env["TMPDIR"] = dir
+  process.env["CODEX_AUTH_TEST_TMPDIR"] = dir
   return () => {
+    delete process.env["CODEX_AUTH_TEST_TMPDIR"]
     if (previous === undefined) delete process.env["TMPDIR"]
     else process.env["TMPDIR"] = previous
     try {
