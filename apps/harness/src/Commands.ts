@@ -21,7 +21,7 @@ export const serve = Command.make(
     autoApprove: Flag.Boolean("auto-approve").pipe(Flag.withDescription("Approve every browser sign-in and device code at once with the default account"), Flag.withDefault(false))
   },
   Effect.fn("harness.serve")(function*({ autoApprove, config, host, port, tls }) {
-    yield* Effect.scoped(
+    return yield* Effect.scoped(
       Effect.gen(function*() {
         const context = yield* Layer.build(
           MockIssuer.layer({

@@ -35,6 +35,9 @@ export class LockTimeout extends Error {
 /** Why a lock could not be taken: held too long by another, no native lock, or the file would not open. */
 export type LockFailure = LockTimeout | LockUnavailable | NodeJS.ErrnoException
 
+// The causes stay the system's own (`LockUnavailable`, an errno error): `CredentialLocks.lockError`
+// turns each into a StorageError with its hint, which needs the `code`.
+// @effect-diagnostics-next-line globalErrorInEffectCatch:off
 const attempt = (path: string, options: LockOptions) =>
   Effect.try({
     try: () => LockFile.tryAcquire(path, { mode: options.mode ?? 0o600, ...(options.primitive ? { primitive: options.primitive } : {}) }),
