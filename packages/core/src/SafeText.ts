@@ -95,8 +95,9 @@ const secretShaped = (s: string): boolean => SECRET_PREFIX.test(s) || s.startsWi
  * starts with `sk-`, `at-` or `rt-` (API keys, access and refresh tokens), has the shape of a JWT
  * (`xxx.yyy.zzz` in base64url, or starts with `eyJ`), or is an opaque string of 20 or more
  * `[A-Za-z0-9_-]` characters. For `name=value` (`--flag=value`, `-c key=value`) the value is
- * checked too. A flag's name (`--experimental_client-id`) is not opaque text, but `--sk-…` is
- * secret-shaped. Paths and URLs (anything with a `/`) never are.
+ * checked too. A flag's name is opaque text only with a digit or a capital letter
+ * (`--experimental_client-id` is not, `--sk-…` is secret-shaped). Paths and URLs (anything with a
+ * `/`) never are.
  */
 export const looksLikeSecret = (arg: string): boolean => {
   const isFlag = arg.startsWith("-")
@@ -105,7 +106,8 @@ export const looksLikeSecret = (arg: string): boolean => {
   const name = eq >= 0 ? bare.slice(0, eq) : bare
   const value = eq >= 0 ? bare.slice(eq + 1) : undefined
   if (value !== undefined && secretShaped(value)) return true
-  if (isFlag) return SECRET_PREFIX.test(name) || name.startsWith("eyJ") || JWT_SHAPE.test(name)
+  // Flag names are lower-case words (`--experimental_client-id`): a long one with a digit or a capital is pasted text.
+  if (isFlag) return SECRET_PREFIX.test(name) || name.startsWith("eyJ") || JWT_SHAPE.test(name) || (OPAQUE.test(name) && /[0-9A-Z]/.test(name))
   return secretShaped(bare)
 }
 

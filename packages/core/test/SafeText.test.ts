@@ -46,7 +46,7 @@ describe("SafeText.isWellFormedSecret", () => {
 
 describe("SafeText.looksLikeSecret / argument / hideSecretArguments", () => {
   it("recognises keys, tokens and long opaque strings, not commands, flags or paths", () => {
-    for (const s of ["sk-abc", "sk-proj-0123456789", "at-xyz", "rt-1", "eyJhbGciOi", "aaa.bbb.ccc", "eyJ0.eyJ1.", "abcdefghijABCDEFGHIJ", "--with-api-key=sk-123", "KEY=sk-abc", "--sk-proj-123"]) {
+    for (const s of ["sk-abc", "sk-proj-0123456789", "at-xyz", "rt-1", "eyJhbGciOi", "aaa.bbb.ccc", "eyJ0.eyJ1.", "abcdefghijABCDEFGHIJ", "--with-api-key=sk-123", "KEY=sk-abc", "--sk-proj-123", "--SeCrEtOpaqueValue0123456789"]) {
       assert.isTrue(SafeText.looksLikeSecret(s), s)
     }
     for (const s of ["login", "status", "--json", "--experimental_client-id", "--codex-home=/tmp/a-very-long-directory-name-here", "/tmp/codex-auth-e2e-AbCdEf/codex-home", "https://auth.openai.com", "10m", "forced_login_method=\"api\"", "frobnicate"]) {
