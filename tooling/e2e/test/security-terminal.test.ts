@@ -128,6 +128,21 @@ describe("claims with control sequences are shown escaped", () => {
   })
 })
 
+describe("doctor", () => {
+  it("a CA bundle path with control sequences is shown escaped (text), exact in --json", async () => {
+    const h = home()
+    const path = join(dirname(h), "ca\u001b]0;pwned\u0007\u001b[2J.pem")
+    const env = { SSL_CERT_FILE: path }
+    const text = await runCli(["--codex-home", h, "doctor", "--offline"], { env })
+    expect(text.code).toBe(6)
+    expectClean(text, "doctor")
+    expect(text.stdout).toContain("ca\\x1b]0;pwned\\x07\\x1b[2J.pem")
+    const json = await runCli(["--codex-home", h, "doctor", "--offline", "--json"], { env })
+    expectClean(json, "doctor --json")
+    expect(JSON.parse(json.stdout).network.ca.path).toBe(path)
+  })
+})
+
 describe("stored tokens and keys with control characters are malformed stored credentials", () => {
   const cases: ReadonlyArray<readonly [string, (h: string) => unknown, string]> = [
     ["an API key with OSC and BEL", () => ({ auth_mode: "apikey", OPENAI_API_KEY: "sk-proj-STOREDSECRET\u001b]0;pwned\u0007tail" }), "OPENAI_API_KEY"],
