@@ -6,8 +6,8 @@
  * `--local-only` sends nothing; `CODEX_REVOKE_TOKEN_URL_OVERRIDE` is honoured as in Codex.
  */
 import { startMockIssuer } from "@codex-auth/mock-server"
-import { existsSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, rmSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runCli } from "../src/Cli.ts"
 import { existingCodexHome, readAuth, runCodexAsync } from "../src/RealCodex.ts"
@@ -104,6 +104,7 @@ describe("codex-auth logout", () => {
       expect(r.stderr).not.toContain("SECRETQUERY")
       expect((await mock.requests()).filter((x) => x.kind === "revoke")).toHaveLength(0)
       expect(existsSync(join(codexHome, "auth.json"))).toBe(false)
+      rmSync(dirname(codexHome), { recursive: true, force: true })
     } finally {
       await mock.close()
     }
