@@ -6,7 +6,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
-import { Command } from "effect/cli"
+import { CliOutput, Command } from "effect/cli"
 import { doctor } from "./commands/doctor.ts"
 import { login } from "./commands/login.ts"
 import { logout } from "./commands/logout.ts"
@@ -16,8 +16,17 @@ import { root } from "./Root.ts"
 
 export const cli = root.pipe(Command.withSubcommands([login, logout, token, doctor]))
 
+/**
+ * effect/cli's output: the help (for `--help`, and for `codex-auth` alone) and the version on
+ * stdout; an invalid invocation prints nothing here — `Output.renderCause` writes its `error:`
+ * lines and a `hint:` on stderr (never the whole help, never a secret-shaped argument).
+ */
+export const presenterLayer = CliOutput.layerPresenter({
+  present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
+})
+
 export const program = (version: string) =>
-  Command.run(cli, { version, renderErrors: false }).pipe(Effect.provide(NodeServices.layer))
+  Command.run(cli, { version }).pipe(Effect.provide(presenterLayer), Effect.provide(NodeServices.layer))
 
 /** Parses `process.argv` and runs the command; resolves with the exit code (failures already rendered on stderr). */
 export const run = (version: string, signal: AbortSignal): Promise<number> => toExitCode(program(version), signal)

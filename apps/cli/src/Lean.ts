@@ -187,7 +187,7 @@ export const run = (args: FastArgs): LeanResult | Promise<LeanResult> => {
       policy: Rules.describePolicy(config),
       now
     })
-    writeStdout(args.json ? JSON.stringify(report, null, 2) : StatusReport.renderText(report, now))
+    writeStdout(StatusReport.render(report, args.json, now))
     if (!report.logged_in) return ExitCode.ExitCode.NotLoggedIn
     if (report.tokens?.reauth_required != null) return ExitCode.ExitCode.ReauthRequired
     return ExitCode.ExitCode.Ok

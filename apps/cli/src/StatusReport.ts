@@ -2,9 +2,13 @@
  * The data behind `login status` and `login status --json` (schema version 1, documented in the
  * README). Built from stored credentials without any network call and without refreshing.
  *
+ * Claims (email, plan, workspace), paths and reasons come from outside: {@link render} shows
+ * them through core's `SafeText` (escaped text; JSON with `\uXXXX` escapes, which decodes to the
+ * exact values), so nothing stored can drive the terminal.
+ *
  * @since 0.1.0
  */
-import { AuthDotJson, type CredentialStore, Jwt, ReauthMarker } from "@codex-auth/core"
+import { AuthDotJson, type CredentialStore, Jwt, ReauthMarker, SafeText } from "@codex-auth/core"
 import type { Policy } from "@codex-auth/policy"
 import { Option, Redacted } from "effect"
 
@@ -125,7 +129,10 @@ const ago = (target: number, now: number): string => {
   return s >= 0 ? `in ${text}` : `${text} ago`
 }
 
-/** Human text; the first line matches the Codex CLI's wording. */
+/**
+ * Human text; the first line matches the Codex CLI's wording. Every line is escaped
+ * (`SafeText.escape`): a newline or an escape sequence in a claim stays on its line, visible.
+ */
 export const renderText = (s: StatusJson, now: number): string => {
   const lines: Array<string> = []
   if (!s.logged_in) {
@@ -149,5 +156,8 @@ export const renderText = (s: StatusJson, now: number): string => {
   lines.push(`  Store:      ${s.store.backend} (${s.store.location})${s.store.fallback_reason ? ` — keyring unavailable: ${s.store.fallback_reason}` : ""}`)
   const overrides = Object.entries(s.env_overrides).filter(([, v]) => v).map(([k]) => k)
   if (overrides.length > 0) lines.push(`  Note:       ${overrides.join(", ")} set in the environment`)
-  return lines.join("\n")
+  return lines.map(SafeText.escape).join("\n")
 }
+
+/** What `login status` prints: the text, or with `--json` the report as JSON (`SafeText.json`). */
+export const render = (s: StatusJson, json: boolean, now: number): string => (json ? SafeText.json(s) : renderText(s, now))

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Errors } from "@codex-auth/core"
+import { Errors, SafeText } from "@codex-auth/core"
 import { Result } from "effect"
 
 export interface WorkerArgs {
@@ -56,7 +56,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): Result.Result<WorkerArgs
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1
     const name = eq > 0 ? arg.slice(0, eq) : arg
     const key = VALUE_FLAGS.get(name as never)
-    if (key === undefined) return usage(`unknown argument ${JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg)}`)
+    // Never echoed when it looks like a key or token (`SafeText.argument`).
+    if (key === undefined) return usage(`unknown argument ${SafeText.argument(arg)}`)
     let value: string | undefined
     if (eq > 0) value = arg.slice(eq + 1)
     else {
@@ -69,7 +70,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Result.Result<WorkerArgs
   }
   const store = values["store"]
   if (store !== undefined && store !== "file" && store !== "keyring" && store !== "auto") {
-    return usage(`--store must be file, keyring or auto (got ${JSON.stringify(store)})`)
+    return usage(`--store must be file, keyring or auto (got ${SafeText.argument(store)})`)
   }
   if (values["codexHome"] === "") return usage("--codex-home must not be empty")
   return Result.succeed({

@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import { SafeText } from "@codex-auth/core"
 
 export type WorkerEvent =
   | {
@@ -45,8 +46,12 @@ export type WorkerEvent =
     readonly exit_code: number
   }
 
-/** One protocol line (with the trailing newline). */
-export const encode = (event: WorkerEvent): string => `${JSON.stringify(event)}\n`
+/**
+ * One protocol line (with the trailing newline): compact JSON in which control, bidi and
+ * invisible characters from outside (claims, issuer texts) are `\uXXXX` escapes (`SafeText.json`),
+ * so the line decodes to the exact values and never holds a raw control character.
+ */
+export const encode = (event: WorkerEvent): string => `${SafeText.json(event, 0)}\n`
 
 /** What a line on stdin asks for; anything else is ignored (and reported on stderr). */
 export const parseCommand = (line: string): "cancel" | undefined => (line.trim().toLowerCase() === "cancel" ? "cancel" : undefined)

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { ExitCode } from "@codex-auth/core"
+import { ExitCode, SafeText } from "@codex-auth/core"
 import { Effect, Exit, Layer, Logger, LogLevel, Result } from "effect"
 import { createInterface } from "node:readline"
 import { parseArgs, USAGE } from "./Args.ts"
@@ -18,7 +18,8 @@ declare const __CODEX_AUTH_VERSION__: string | undefined
 const version = typeof __CODEX_AUTH_VERSION__ === "string" ? __CODEX_AUTH_VERSION__ : "0.1.0"
 
 const emit = (event: WorkerEvent) => void process.stdout.write(encode(event))
-const diag = (text: string) => void process.stderr.write(`${text}\n`)
+/** One line on stderr; what it quotes from outside (issuer texts, paths) is escaped (`SafeText.escape`). */
+const diag = (text: string) => void process.stderr.write(`${SafeText.escape(text)}\n`)
 
 /** What the packages log at Warning or above goes to stderr as `warning: …`; stdout carries only protocol events. */
 const loggerLayer: Layer.Layer<never> = Logger.layer([

@@ -9,6 +9,7 @@
 import { Redacted, Result } from "effect"
 import { CorruptCredentials } from "./Errors.ts"
 import { expiryMillis, parseClaims, type TokenClaims } from "./Jwt.ts"
+import { secretProblem } from "./SafeText.ts"
 
 /** Where ChatGPT tokens came from, so refresh and revoke go back to the same issuer (Codex ≥ 0.169). */
 export interface OAuthProvenance {
@@ -70,7 +71,22 @@ const checkString = (obj: Record<string, unknown>, key: string, required: boolea
   return typeof v === "string" ? undefined : `\`${key}\` must be a string, found ${typeName(v)}`
 }
 
-/** Parses a document from its JSON value. `location` names the file or keyring entry for messages. */
+/** What a stored token or key was refused for: codex-auth never uses, stores or prints such a value. */
+const MALFORMED_SECRET_HINT =
+  "A token or key with control characters or whitespace is never used or printed. Sign in again with `codex-auth login` (or `printenv OPENAI_API_KEY | codex-auth login --with-api-key`), which replaces it; `codex-auth logout --local-only` removes it."
+
+/** A stored token or key that is not opaque printable text (see `SafeText.isWellFormedSecret`); empty values are kept as Codex keeps them. */
+const malformedSecret = (location: string, obj: Record<string, unknown>, key: string, where: string): CorruptCredentials | undefined => {
+  const v = obj[key]
+  if (typeof v !== "string" || v.length === 0) return undefined
+  const problem = secretProblem(v)
+  return problem === undefined ? undefined : new CorruptCredentials({ location, detail: `\`${key}\`${where} ${problem}`, suggestion: MALFORMED_SECRET_HINT })
+}
+
+/**
+ * Parses a document from its JSON value. `location` names the file or keyring entry for messages.
+ * A token or API key holding control characters or whitespace makes the document malformed.
+ */
 export const fromJsonValue = (value: unknown, location: string): Result.Result<AuthDocument, CorruptCredentials> => {
   if (!isPlainObject(value)) {
     return Result.fail(new CorruptCredentials({ location, detail: "expected a JSON object" }))
@@ -89,6 +105,10 @@ export const fromJsonValue = (value: unknown, location: string): Result.Result<A
       const problem = checkString(rawTokens, key, required)
       if (problem !== undefined) return Result.fail(new CorruptCredentials({ location, detail: `in \`tokens\`: ${problem}` }))
     }
+    for (const key of ["id_token", "access_token", "refresh_token"]) {
+      const malformed = malformedSecret(location, rawTokens, key, " in `tokens`")
+      if (malformed !== undefined) return Result.fail(malformed)
+    }
     const accountId = rawTokens["account_id"]
     tokens = {
       idToken: Redacted.make(rawTokens["id_token"] as string),
@@ -98,6 +118,8 @@ export const fromJsonValue = (value: unknown, location: string): Result.Result<A
       extra: extraOf(rawTokens, TOKEN_KEYS)
     }
   }
+  const malformedKey = malformedSecret(location, value, "OPENAI_API_KEY", "")
+  if (malformedKey !== undefined) return Result.fail(malformedKey)
   const str = (k: string) => (typeof value[k] === "string" ? (value[k] as string) : undefined)
   const apiKey = str("OPENAI_API_KEY")
   return Result.succeed({

@@ -80,12 +80,14 @@ export class StorageError extends Data.TaggedError("StorageError")<{
 export class CorruptCredentials extends Data.TaggedError("CorruptCredentials")<{
   readonly location: string
   readonly detail: string
+  /** The next step, when it is more specific than "move the file aside and sign in again". */
+  readonly suggestion?: string
 }> implements UserFacing {
   get userMessage() {
     return `Stored credentials at ${this.location} are unreadable: ${this.detail}. The file was left untouched.`
   }
   get hint() {
-    return "Inspect or move the file aside, then sign in again with `codex-auth login`."
+    return this.suggestion ?? "Inspect or move the file aside, then sign in again with `codex-auth login`."
   }
   readonly exitCode = ExitCode.Storage
   override get message() {

@@ -10,6 +10,13 @@ import type { NetworkError, ReauthRequired } from "./Errors.ts"
 export const DEFAULT_ISSUER = "https://auth.openai.com"
 export const DEFAULT_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 
+/** Replaces the whole revocation URL, as in the Codex CLI (read by the transport, and by logout's report). */
+export const REVOKE_URL_OVERRIDE_ENV = "CODEX_REVOKE_TOKEN_URL_OVERRIDE"
+
+/** Where a revocation for `issuer` is sent: the override URL when set, else `{issuer}/oauth/revoke`. */
+export const revokeUrl = (issuer: string, override: string | undefined): string =>
+  override ?? `${issuer.replace(/\/+$/, "")}/oauth/revoke`
+
 export type RefreshReason = "proactive_expiry" | "stale_last_refresh" | "unauthorized"
 
 export interface RefreshRequest {

@@ -75,9 +75,12 @@ const unknownFields = fc.dictionary(
   fc.jsonValue({ maxDepth: 2 }),
   { maxKeys: 3 }
 )
+/** Token and key text as issuers write it: printable, no whitespace (what the parser accepts). */
+const opaque = fc.string().map((s) => s.replace(/\s/g, "_"))
+
 const validDocument = fc.record({
-  apiKey: fc.option(fc.string(), { nil: undefined }),
-  tokens: fc.option(fc.record({ id: fc.string(), access: fc.string(), refresh: fc.string(), account: fc.option(fc.string(), { nil: undefined }), extra: unknownFields }), { nil: undefined }),
+  apiKey: fc.option(opaque, { nil: undefined }),
+  tokens: fc.option(fc.record({ id: opaque, access: opaque, refresh: opaque, account: fc.option(fc.string(), { nil: undefined }), extra: unknownFields }), { nil: undefined }),
   mode: fc.option(fc.constantFrom("apikey", "chatgpt", "somethingNewer"), { nil: undefined }),
   lastRefresh: fc.option(fc.string(), { nil: undefined }),
   extra: unknownFields
@@ -136,6 +139,23 @@ describe("auth.json parser (property)", () => {
         }
       }),
       { numRuns: 500 }
+    )
+  })
+
+  it("a valid document with a control character or whitespace in a token or key: a typed error naming the field, never the value", () => {
+    const bad = fc.constantFrom("\u001b", "\u0007", "\n", "\r", " ", "\t", "\u007f", "\u009b", "\u202e", "\u2066", "\u00a0")
+    fc.assert(
+      fc.property(validDocument, secret, bad, fc.constantFrom("OPENAI_API_KEY", "id_token", "access_token", "refresh_token"), (doc, value, c, field) => {
+        const json = AuthDotJson.toJsonValue(doc) as Record<string, Record<string, unknown>>
+        const poisoned = `${value.slice(0, 10)}${c}${value.slice(10)}`
+        if (field === "OPENAI_API_KEY") json[field] = poisoned as never
+        else json["tokens"] = { id_token: "a.b.c", access_token: "at", refresh_token: "rt", ...json["tokens"], [field]: poisoned }
+        const r = AuthDotJson.parse(JSON.stringify(json), LOCATION)
+        assertTypedFailure(r, [value])
+        expect(Result.isFailure(r)).toBe(true)
+        if (Result.isFailure(r)) expect(r.failure.userMessage).toContain(field)
+      }),
+      { numRuns: 300 }
     )
   })
 

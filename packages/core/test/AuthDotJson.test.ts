@@ -79,7 +79,7 @@ describe("AuthDotJson", () => {
   })
 
   it("round-trips what it writes", () => {
-    fc.assert(fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), (key, lastRefresh) => {
+    fc.assert(fc.property(fc.string().map((s) => s.replace(/\s/g, "_")), fc.option(fc.string(), { nil: undefined }), (key, lastRefresh) => {
       const doc = { ...AuthDotJson.fromApiKey(Redacted.make(key)), lastRefresh }
       const back = ok(AuthDotJson.toFileText(doc))
       return Redacted.value(back.apiKey!) === key && back.lastRefresh === lastRefresh
@@ -112,6 +112,31 @@ describe("AuthDotJson", () => {
       assert.isTrue(Result.isFailure(r), text)
       if (Result.isFailure(r)) assert.include(r.failure.userMessage, expected)
     }
+  })
+
+  it("refuses a stored token or API key with control characters or whitespace: exit 5, a hint, never the value", () => {
+    const jwt = makeJwt({ email: "a@example.com" })
+    const docs = [
+      { tokens: { id_token: jwt, access_token: "at-VALUE\u001b[2J", refresh_token: "rt" } },
+      { tokens: { id_token: jwt, access_token: "at", refresh_token: "rt-VALUE\nX" } },
+      { tokens: { id_token: `${jwt}\u0007`, access_token: "at", refresh_token: "rt" } },
+      { OPENAI_API_KEY: "sk-VALUE\u009b31m" },
+      { OPENAI_API_KEY: "sk-VALUE with-space" },
+      { OPENAI_API_KEY: "sk-VALUE\u202eab" },
+      { auth_mode: "apikey", OPENAI_API_KEY: "sk-VALUE\r" }
+    ]
+    for (const doc of docs) {
+      const r = AuthDotJson.parse(JSON.stringify(doc), "auth.json")
+      assert.isTrue(Result.isFailure(r), JSON.stringify(doc))
+      if (Result.isFailure(r)) {
+        assert.strictEqual(r.failure.exitCode, 5)
+        assert.match(r.failure.userMessage, /(access_token|refresh_token|id_token|OPENAI_API_KEY)` .*contains (control characters|whitespace)/)
+        assert.notInclude(r.failure.userMessage, "VALUE")
+        assert.include(r.failure.hint ?? "", "codex-auth login")
+      }
+    }
+    // Empty values stay what Codex writes for "none".
+    assert.isTrue(Result.isSuccess(AuthDotJson.parse(JSON.stringify({ tokens: { id_token: jwt, access_token: "at", refresh_token: "" } }), "auth.json")))
   })
 
   it("masks API keys like Codex", () => {

@@ -64,6 +64,12 @@ const parseInterval = (u: unknown): number | undefined => {
   return Number.isFinite(n) && n >= 0 && n <= 300 ? Math.round(n * 1000) : undefined
 }
 
+/** What a user code looks like (`ABCD-1234`): anything else is never shown or sent back. */
+export const isUserCode = (code: string): boolean => /^[A-Za-z0-9-]{4,32}$/.test(code)
+
+const notADeviceIssuer =
+  "This answer did not come from a working device sign-in endpoint: check that --issuer (or CODEX_AUTH_ISSUER) is your real issuer, then run `codex-auth login --device-auth` again; or sign in another way: `codex-auth login` (browser) or `codex-auth login --paste`."
+
 /** Step 1: decodes the user-code answer (`nowMs` for `expiresAt`). */
 export const decodeUserCodeResponse = (
   config: OAuthClientConfig,
@@ -85,10 +91,14 @@ export const decodeUserCodeResponse = (
   const deviceAuthId = map?.["device_auth_id"]
   const userCode = map?.["user_code"] ?? map?.["usercode"]
   if (typeof deviceAuthId !== "string" || deviceAuthId.length === 0 || typeof userCode !== "string" || userCode.length === 0) {
-    return Result.fail(new Errors.NetworkError({ target, detail: "the issuer's answer has no device_auth_id or user_code" }))
+    return Result.fail(new Errors.NetworkError({ target, detail: "the issuer's answer has no device_auth_id or user_code", suggestion: notADeviceIssuer }))
   }
-  if (!/^[A-Za-z0-9-]{4,32}$/.test(userCode)) {
-    return Result.fail(new Errors.NetworkError({ target, detail: "the issuer's user_code has unexpected characters" }))
+  if (!isUserCode(userCode)) {
+    return Result.fail(new Errors.NetworkError({
+      target,
+      detail: `the issuer's user_code is not a device code (expected 4 to 32 letters, digits and dashes; got ${userCode.length} characters, not shown)`,
+      suggestion: notADeviceIssuer
+    }))
   }
   const cap = nowMs + MAX_WAIT_MS
   const issuerExpiry = typeof map?.["expires_at"] === "string" ? Date.parse(map["expires_at"]) : Number.NaN

@@ -5,12 +5,12 @@
  * the worker's `failed.reason` is the same `code`).
  *
  * Issuer-supplied text (`error_description`) is shown only after {@link sanitize}: control
- * characters removed and length bounded, so a hostile issuer or a forged callback cannot paint
- * the terminal.
+ * characters escaped (core's `SafeText.escape`) and length bounded, so a hostile issuer or a
+ * forged callback cannot paint the terminal.
  *
  * @since 0.1.0
  */
-import { Errors } from "@codex-auth/core"
+import { Errors, SafeText } from "@codex-auth/core"
 
 /** Every `LoginFailed.code` this package produces. */
 export const LoginFailureCodes = [
@@ -34,10 +34,13 @@ export const LoginFailureCodes = [
 ] as const
 export type LoginFailureCode = (typeof LoginFailureCodes)[number]
 
-/** Strips control characters and bounds issuer-supplied text before it reaches a terminal or page. */
+/**
+ * Escapes control and bidi characters (`\x1b`, `\u202e`: core's `SafeText.escape`), collapses
+ * whitespace and bounds issuer-supplied text before it reaches a terminal or page.
+ */
 export const sanitize = (text: string | null | undefined, max = 200): string | undefined => {
   if (text === null || text === undefined) return undefined
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, " ").replace(/\s+/g, " ").trim()
+  const clean = SafeText.escape(text.replace(/[ \t]+/g, " ").trim()).replace(/\s+/g, " ")
   if (clean.length === 0) return undefined
   return clean.length > max ? `${clean.slice(0, max)}…` : clean
 }
@@ -151,6 +154,18 @@ export const invalidClient = (clientId: string) =>
     `the issuer does not know the client id ${clientId}.`,
     "Remove any --client-id override (the default is Codex's public client)."
   )
+
+/**
+ * A token response holding a token that is not opaque printable text (control characters or
+ * whitespace): a malformed answer (exit 6). Nothing from it is stored.
+ */
+export const malformedTokenResponse = (target: string, what: string) =>
+  new Errors.NetworkError({
+    target,
+    detail: `the issuer's token response is malformed: ${what}; nothing was stored`,
+    suggestion: "codex-auth never stores or prints a token with control characters or whitespace. Check that --issuer (or CODEX_AUTH_ISSUER) points at your real issuer, then run `codex-auth login` again.",
+    permanent: true
+  })
 
 export const invalidTokenResponse = (what: string) =>
   make(

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { AuthDotJson, CredentialStore, type Errors, type RefreshTransport } from "@codex-auth/core"
+import { AuthDotJson, CredentialStore, Env, type Errors, RefreshTransport } from "@codex-auth/core"
 import { Duration, Effect, Option, Redacted, Result } from "effect"
 import { type RevokeOutcome, revocationTarget, revokeBestEffort } from "./Persist.ts"
 
@@ -27,8 +27,13 @@ export type Revocation =
 export interface LogoutReport {
   /** What was stored before: `chatgpt`, `apikey`, or nothing (or unreadable). */
   readonly mode: AuthDotJson.AuthMode | "unreadable" | undefined
-  /** Where the revocation went (`https://host/oauth/revoke`), when it was attempted. */
+  /** The issuer the tokens were revoked at (`oauth_provenance`, else the fallback), when it was attempted. */
   readonly issuer: string | undefined
+  /**
+   * The URL the revocation was sent to (`{issuer}/oauth/revoke`, or
+   * `CODEX_REVOKE_TOKEN_URL_OVERRIDE`), without user-info, query or fragment; when it was attempted.
+   */
+  readonly revokeUrl: string | undefined
   readonly revocation: Revocation
   readonly removed: ReadonlyArray<string>
   readonly absent: ReadonlyArray<string>
@@ -61,6 +66,7 @@ const logoutLocked = (store: CredentialStore.CredentialStoreShape, options: Logo
 
   let revocation: Revocation
   let issuer: string | undefined
+  let revokeUrl: string | undefined
   const tokens = doc?.tokens
   if (options.localOnly) {
     revocation = { _tag: "Skipped", reason: "local_only" }
@@ -75,6 +81,7 @@ const logoutLocked = (store: CredentialStore.CredentialStoreShape, options: Logo
       revocation = { _tag: "Skipped", reason: "unusable_issuer", detail: target.failure }
     } else {
       issuer = target.success.issuer
+      revokeUrl = forMessages(RefreshTransport.revokeUrl(issuer, yield* Env.envString(RefreshTransport.REVOKE_URL_OVERRIDE_ENV, { trim: true })))
       const useRefresh = Redacted.value(tokens.refreshToken).length > 0
       revocation = yield* revokeBestEffort(
         {
@@ -90,6 +97,7 @@ const logoutLocked = (store: CredentialStore.CredentialStoreShape, options: Logo
   return {
     mode,
     issuer,
+    revokeUrl,
     revocation,
     removed: Result.isSuccess(removed) ? removed.success.removed : [],
     absent: Result.isSuccess(removed) ? removed.success.absent : [],
@@ -97,6 +105,16 @@ const logoutLocked = (store: CredentialStore.CredentialStoreShape, options: Logo
     removeError: Result.isFailure(removed) ? removed.failure : undefined
   } satisfies LogoutReport
 })
+
+/** A URL without user-info, query or fragment (they may hold secrets). */
+const forMessages = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.host}${u.pathname}`
+  } catch {
+    return "<invalid URL>"
+  }
+}
 
 /** `logout` needs these. */
 export type LogoutRequirements = CredentialStore.CredentialStore | RefreshTransport.RefreshTransport

@@ -21,20 +21,23 @@
  * **Gotchas**
  *
  * A timeout or a malformed 200 answer is ambiguous: the issuer may have rotated the token anyway.
- * The error says so; only the issuer's reuse grace window can rescue such a session.
+ * The error says so, and what the next run does: it sends the stored refresh token once more,
+ * which works unless the issuer did rotate it (then, outside the issuer's reuse grace window, the
+ * session has ended). A 200 holding a token with control characters or whitespace is malformed:
+ * nothing of it is returned (so nothing is stored).
  *
  * @since 0.1.0
  */
 import { Errors, RefreshTransport as Port } from "@codex-auth/core"
 import { Tls } from "@codex-auth/tls"
-import { errorCode, jsonObject, targetOf } from "./internal/http.ts"
+import { errorCode, jsonObject, malformedToken, targetOf } from "./internal/http.ts"
 import { sanitize } from "./LoginError.ts"
 import { DEFAULT_ORIGINATOR, defaultUserAgent } from "./OAuthConfig.ts"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 
 export const REFRESH_URL_OVERRIDE_ENV = "CODEX_REFRESH_TOKEN_URL_OVERRIDE"
-export const REVOKE_URL_OVERRIDE_ENV = "CODEX_REVOKE_TOKEN_URL_OVERRIDE"
+export const REVOKE_URL_OVERRIDE_ENV = Port.REVOKE_URL_OVERRIDE_ENV
 
 /** Error codes that mean the refresh token is dead for good. */
 export const PERMANENT_CODES: ReadonlySet<string> = new Set([
@@ -91,9 +94,12 @@ export const classifyFailure = (
 const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
   response.text.pipe(Effect.orElseSucceed(() => ""))
 
-const parseTokens = (body: string): Port.RefreshedTokens | undefined => {
+/** The tokens of a 200 answer; `undefined` when it is not a token response, a string when a token is malformed. */
+const parseTokens = (body: string): Port.RefreshedTokens | undefined | string => {
   const map = jsonObject(body)
   if (map === undefined) return undefined
+  const malformed = malformedToken(map, ["id_token", "access_token", "refresh_token"])
+  if (malformed !== undefined) return malformed
   const field = (k: string): Redacted.Redacted<string> | undefined | null => {
     const v = map[k]
     if (v === undefined || v === null) return undefined
@@ -127,7 +133,8 @@ export const make = (options: RefreshTransportOptions = {}) =>
       const url = refreshOverride ?? `${trimSlash(request.issuer)}/oauth/token`
       const target = targetOf("POST", url)
       const timeoutText = `no answer within ${Math.round(Duration.toMillis(refreshTimeout) / 1000)} s`
-      const ambiguous = "The issuer may have rotated the token anyway; codex-auth will not resend it blindly and re-reads the stored credentials first."
+      const nextRun = "Run the command again: it sends the stored refresh token once more, which works unless the issuer did rotate it; if it then says your session has ended, sign in again with `codex-auth login`."
+      const ambiguous = `Nothing was saved, and the issuer may already have rotated the refresh token. ${nextRun}`
       const answer = yield* Effect.gen(function*() {
         const response = yield* client.execute(post(url, {
           client_id: request.clientId,
@@ -149,13 +156,20 @@ export const make = (options: RefreshTransportOptions = {}) =>
         if (tokens === undefined) {
           return yield* new Errors.NetworkError({ target, detail: "the issuer answered 200 with a malformed token response", suggestion: ambiguous })
         }
+        if (typeof tokens === "string") {
+          return yield* new Errors.NetworkError({
+            target,
+            detail: `the issuer answered 200 with a malformed token response (${tokens}); nothing was saved`,
+            suggestion: `codex-auth never stores or prints a token with control characters or whitespace: check the issuer URL (CODEX_REFRESH_TOKEN_URL_OVERRIDE, oauth_provenance in auth.json). The issuer may already have rotated the refresh token. ${nextRun}`
+          })
+        }
         return tokens
       }
       return yield* classifyFailure(answer.status, answer.body, target)
     })
 
     const revoke = Effect.fn("RefreshTransport.revoke")(function*(request: Port.RevokeRequest) {
-      const url = revokeOverride ?? `${trimSlash(request.issuer)}/oauth/revoke`
+      const url = Port.revokeUrl(request.issuer, revokeOverride)
       const target = targetOf("POST", url)
       const status = yield* client.execute(post(url, {
         token: Redacted.value(request.token),

@@ -13,7 +13,7 @@
 import { Errors } from "@codex-auth/core"
 import { Duration, Effect, Redacted, Result } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
-import { errorCode, errorDescription, jsonObject, send, targetOf } from "./internal/http.ts"
+import { errorCode, errorDescription, jsonObject, malformedToken, send, targetOf } from "./internal/http.ts"
 import * as LoginError from "./LoginError.ts"
 import type { OAuthClientConfig } from "./OAuthConfig.ts"
 
@@ -65,6 +65,8 @@ export const decodeTokenResponse = (
     if (map === undefined) return Result.fail(LoginError.invalidTokenResponse("it is not a JSON object"))
     const missing = ["id_token", "access_token", "refresh_token"].filter((k) => nonEmptyString(map[k]) === undefined)
     if (missing.length > 0) return Result.fail(LoginError.invalidTokenResponse(`${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} missing`))
+    const malformed = malformedToken(map, ["id_token", "access_token", "refresh_token"])
+    if (malformed !== undefined) return Result.fail(LoginError.malformedTokenResponse(target, malformed))
     const idToken = map["id_token"] as string
     if (idToken.split(".").length !== 3) return Result.fail(LoginError.invalidTokenResponse("id_token is not a JWT"))
     return Result.succeed({
@@ -106,14 +108,20 @@ export const apiKeyRequest = (config: OAuthClientConfig, idToken: Redacted.Redac
     })
   )
 
-/** Decodes the API-key exchange: `access_token` is the key. */
+/**
+ * Decodes the API-key exchange: `access_token` is the key. A key with control characters or
+ * whitespace is a malformed answer: no key (and nothing of it is stored or shown).
+ */
 export const decodeApiKeyResponse = (status: number, body: string): Result.Result<Redacted.Redacted<string>, string> => {
   if (status < 200 || status >= 300) {
     const code = errorCode(body)
     return Result.fail(`HTTP ${status}${code !== undefined ? ` (${LoginError.sanitize(code, 60)})` : ""}`)
   }
-  const key = nonEmptyString(jsonObject(body)?.["access_token"])
-  return key === undefined ? Result.fail("the answer has no access_token") : Result.succeed(Redacted.make(key))
+  const map = jsonObject(body)
+  const key = nonEmptyString(map?.["access_token"])
+  if (key === undefined) return Result.fail("the answer has no access_token")
+  const malformed = malformedToken(map!, ["access_token"])
+  return malformed !== undefined ? Result.fail(`the answer is malformed: the API key (${malformed})`) : Result.succeed(Redacted.make(key))
 }
 
 /**

@@ -134,6 +134,22 @@ describe("DeviceCode", () => {
     assert.strictEqual(weird._tag === "Failed" && weird.failure.code, "device_auth_failed")
   })
 
+  it("a user_code that is not a code (escape sequences, spaces, too long) is a network error with a hint, never shown", () => {
+    const config = { issuer: "https://auth.example.test", clientId: "c", originator: "o", userAgent: "u" }
+    for (const userCode of ["AB\u001b[2JCD", "ABCD EFGH", "X".repeat(40), "ab"]) {
+      const r = DeviceCode.decodeUserCodeResponse(config, 200, JSON.stringify({ device_auth_id: "d", user_code: userCode }), 0)
+      assert.strictEqual(r._tag, "Failure")
+      if (r._tag === "Failure") {
+        assert.strictEqual(r.failure.exitCode, 6)
+        assert.include(r.failure.userMessage, "is not a device code")
+        assert.notInclude(r.failure.userMessage, userCode)
+        assert.include(r.failure.hint ?? "", "codex-auth login --device-auth")
+      }
+    }
+    const missing = DeviceCode.decodeUserCodeResponse(config, 200, "{}", 0)
+    assert.include(missing._tag === "Failure" ? missing.failure.hint ?? "" : "", "--issuer")
+  })
+
   it("decodeUserCodeResponse accepts a string interval and caps the expiry at 15 minutes", () => {
     const config = { issuer: "https://auth.example.test", clientId: "c", originator: "o", userAgent: "u" }
     const now = Date.parse("2030-01-01T00:00:00Z")

@@ -7,9 +7,10 @@
 import { AuthDotJson, AuthPolicy, CredentialStore, Errors } from "@codex-auth/core"
 import { MemoryStore } from "@codex-auth/storage"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option, Redacted } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Option, Redacted } from "effect"
 import * as Logout from "../src/Logout.ts"
 import * as Persist from "../src/Persist.ts"
+import * as RefreshTransport from "../src/RefreshTransport.ts"
 import type { TokenSet } from "../src/TokenEndpoint.ts"
 import { withMock } from "./support/mock.ts"
 
@@ -93,12 +94,29 @@ describe("Logout.logout", () => {
         )
         assert.deepStrictEqual(report.revocation, { _tag: "Revoked", tokenType: "refresh_token" })
         assert.strictEqual(report.issuer, mock.url)
+        assert.strictEqual(report.revokeUrl, `${mock.url}/oauth/revoke`)
         assert.deepStrictEqual(report.removed, ["memory"])
         assert.strictEqual(report.mode, "chatgpt")
         assert.strictEqual(mock.engine.refreshTokenState(tokens.refresh_token), "revoked")
         const revoke = (yield* mock.requests).find((r) => r.kind === "revoke")!
         assert.include(revoke.headers["content-type"] ?? "", "application/json")
         assert.strictEqual((revoke.body as Record<string, string>)["token_type_hint"], "refresh_token")
+      })))
+
+  it.live("the report names the URL actually contacted: CODEX_REVOKE_TOKEN_URL_OVERRIDE wins over the provenance issuer", () =>
+    withMock({}, (mock) =>
+      Effect.gen(function*() {
+        const tokens = yield* mock.control.mintTokens({})
+        const report = yield* Logout.logout({ localOnly: false, fallback: { issuer: "https://unused.example", clientId: "x" } }).pipe(
+          Effect.provide(MemoryStore.layer(chatgptDoc(tokens, "https://provenance.example"))),
+          // The transport reads the override from the same provider as the report.
+          Effect.provide(RefreshTransport.layerWith({ revokeTimeout: "3 seconds" })),
+          Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ CODEX_REVOKE_TOKEN_URL_OVERRIDE: `${mock.url}/oauth/revoke?x=secret` })))
+        )
+        assert.deepStrictEqual(report.revocation, { _tag: "Revoked", tokenType: "refresh_token" })
+        assert.strictEqual(report.issuer, "https://provenance.example")
+        assert.strictEqual(report.revokeUrl, `${mock.url}/oauth/revoke`)
+        assert.isTrue((yield* mock.requests).some((r) => r.kind === "revoke"))
       })))
 
   it.live("without a refresh token the access token is revoked; without provenance the fallback issuer is used", () =>

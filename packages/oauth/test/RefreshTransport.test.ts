@@ -156,6 +156,30 @@ describe("RefreshTransport.refresh", () => {
       }).pipe(Effect.provide(transport())))
   }
 
+  for (const [field, value] of [["access_token", "at-\n-injected"], ["access_token", "at\u001b]0;pwned\u0007"], ["refresh_token", "rt with space"], ["id_token", "a.b.c\u009b2J"]] as const) {
+    it.effect(`a 200 whose ${field} holds ${JSON.stringify(value).slice(-12)} is malformed: NetworkError (exit 6), no tokens, the value never shown`, () =>
+      Effect.gen(function*() {
+        setup((_req, res) => json(res, 200, { id_token: "a.b.c", access_token: "new-access", refresh_token: "new-refresh", [field]: value }))
+        const error = yield* Effect.flip(refresh())
+        assert.strictEqual(error._tag, "NetworkError")
+        assert.strictEqual(error.exitCode, 6)
+        assert.include(error.userMessage, `malformed token response (${field} contains`)
+        assert.include(error.userMessage, "nothing was saved")
+        assert.notInclude(error.userMessage + (error.hint ?? ""), value)
+        assert.notInclude(error.userMessage + (error.hint ?? ""), "new-access")
+        assert.include(error.hint ?? "", "Run the command again")
+        assert.strictEqual(seen.length, 1)
+      }).pipe(Effect.provide(transport())))
+  }
+
+  it.effect("an issuer error code with escape sequences is shown escaped", () =>
+    Effect.gen(function*() {
+      setup((_req, res) => json(res, 400, { error: { code: "bad\u001b]0;pwned\u0007\u001b[2J" } }))
+      const error = yield* Effect.flip(refresh())
+      assert.include(error.userMessage, "bad\\x1b]0;pwned\\x07\\x1b[2j") // codes are lower-cased
+      assert.notMatch(error.userMessage, /[\u0000-\u001f]/)
+    }).pipe(Effect.provide(transport())))
+
   it.live("timeout → NetworkError that says the outcome is unknown; not retried", () =>
     Effect.gen(function*() {
       setup((_req, res) => setTimeout(() => json(res, 200, { access_token: "late" }), 1500))

@@ -249,3 +249,33 @@ describe("refresh failures (property)", () => {
   })
 })
 
+
+describe("tokens with control characters or whitespace", () => {
+  const bad = fc.constantFrom("\n", "\r", " ", "\t", "\u001b[2J", "\u001b]0;t\u0007", "\u007f", "\u009b", "\u202e", "\u00a0")
+
+  it("a code-exchange answer holding one is a malformed answer (NetworkError, exit 6) naming the field, never the value", () => {
+    fc.assert(
+      fc.property(secret, bad, fc.constantFrom("id_token", "access_token", "refresh_token"), (value, c, field) => {
+        const tokens: Record<string, string> = { id_token: "h.p.s", access_token: "at", refresh_token: "rt", [field]: `${value}${c}x` }
+        const r = decodeTokenResponse(config, 200, JSON.stringify(tokens))
+        expect(Result.isFailure(r)).toBe(true)
+        if (Result.isFailure(r)) {
+          expect(r.failure._tag).toBe("NetworkError")
+          expect(r.failure.exitCode).toBe(6)
+          expect(r.failure.userMessage).toContain(`${field} contains`)
+          assertUserFacing(r.failure, [value])
+        }
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("an API key holding one is no key (the sign-in goes on without it), never shown", () => {
+    const r = decodeApiKeyResponse(200, JSON.stringify({ access_token: "sk-SECRETKEY\u001b[2J" }))
+    expect(Result.isFailure(r)).toBe(true)
+    if (Result.isFailure(r)) {
+      expect(r.failure).toContain("malformed")
+      expect(r.failure).not.toContain("SECRETKEY")
+    }
+  })
+})

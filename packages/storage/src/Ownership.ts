@@ -20,7 +20,7 @@
  */
 import { AuthDotJson } from "@codex-auth/core"
 import * as fs from "node:fs"
-import { dirname, resolve } from "node:path"
+import { dirname } from "node:path"
 import { Result } from "effect"
 
 /** Why a path may not be touched, and what the user can do about it. */

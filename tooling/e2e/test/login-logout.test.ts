@@ -2,12 +2,12 @@
  * `codex-auth logout` (the built CLI) after a sign-in at the mock issuer: it revokes the refresh
  * token at the issuer the tokens came from (recorded by the mock, the grant dead), purges the
  * store, and says so; the real Codex CLI then reports "Not logged in". A failing issuer only
- * produces an honest warning (exit 0, still purged); `--local-only` sends nothing;
- * `CODEX_REVOKE_TOKEN_URL_OVERRIDE` is honoured as in Codex.
+ * produces an honest warning (exit 0, still purged) naming the revoke URL actually contacted;
+ * `--local-only` sends nothing; `CODEX_REVOKE_TOKEN_URL_OVERRIDE` is honoured as in Codex.
  */
 import { startMockIssuer } from "@codex-auth/mock-server"
-import { existsSync } from "node:fs"
-import { join } from "node:path"
+import { existsSync, rmSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runCli } from "../src/Cli.ts"
 import { existingCodexHome, readAuth, runCodexAsync } from "../src/RealCodex.ts"
@@ -27,7 +27,7 @@ describe("codex-auth logout", () => {
       await mock.control.clearRequests()
       const r = await runCli(["--codex-home", codexHome, "logout"])
       expect(r.code, r.stderr).toBe(0)
-      expect(r.stderr).toContain(`Revoked the refresh token at ${mock.url}: the session has ended on the server too.`)
+      expect(r.stderr).toContain(`Revoked the refresh token at ${mock.url}/oauth/revoke: the session has ended on the server too.`)
       expect(r.stderr).toContain(`Logged out (removed ${join(codexHome, "auth.json")}).`)
       const revokes = (await mock.requests()).filter((x) => x.kind === "revoke")
       expect(revokes).toHaveLength(1)
@@ -86,6 +86,26 @@ describe("codex-auth logout", () => {
       expect(mock.engine.refreshTokenState(tokens.refresh_token)).toBe("active")
     } finally {
       await mock.control.clearFaults()
+      await mock.close()
+    }
+  })
+
+  it("the warning names the revoke URL actually contacted (CODEX_REVOKE_TOKEN_URL_OVERRIDE), not the issuer the tokens came from", async () => {
+    const mock = await startMockIssuer({ autoApprove: true, config: { device: { intervalSeconds: 0 } } })
+    try {
+      const codexHome = existingCodexHome()
+      await deviceLogin(mock.url, codexHome)
+      await mock.control.clearRequests()
+      // Port 9 on loopback: nothing listens, the connection is refused at once.
+      const r = await runCli(["--codex-home", codexHome, "logout"], { env: { CODEX_REVOKE_TOKEN_URL_OVERRIDE: "http://127.0.0.1:9/custom/revoke?tenant=SECRETQUERY" } })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toContain("warning: could not revoke the session at http://127.0.0.1:9/custom/revoke (")
+      expect(r.stderr).not.toContain(mock.url)
+      expect(r.stderr).not.toContain("SECRETQUERY")
+      expect((await mock.requests()).filter((x) => x.kind === "revoke")).toHaveLength(0)
+      expect(existsSync(join(codexHome, "auth.json"))).toBe(false)
+      rmSync(dirname(codexHome), { recursive: true, force: true })
+    } finally {
       await mock.close()
     }
   })

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { CredentialStore, ExitCode } from "@codex-auth/core"
+import { CredentialStore, ExitCode, SafeText } from "@codex-auth/core"
 import { CodexConfig, Policy, Startup } from "@codex-auth/policy"
 import { KeyringStore } from "@codex-auth/storage"
 import * as Diagnose from "@codex-auth/tls/Diagnose"
@@ -222,7 +222,7 @@ const withoutSelfReference = (text: string): string =>
 
 const mark: Record<Diagnose.Severity, string> = { error: "✗", warning: "!", info: "·" }
 
-/** The one-screen text form. */
+/** The one-screen text form; every line escaped (`SafeText.escape`). */
 export const renderDoctor = (r: DoctorReport, n: Omit<Diagnose.NetworkDiagnosis, "problems">): string => {
   const lines: Array<string> = ["codex-auth doctor", ""]
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(13)} ${value}`)
@@ -309,7 +309,8 @@ export const renderDoctor = (r: DoctorReport, n: Omit<Diagnose.NetworkDiagnosis,
       lines.push(`    → ${p.next}`)
     }
   }
-  return lines.join("\n")
+  // Paths, URLs, proxy settings, policy values and error texts come from outside: one escaped line each.
+  return lines.map(SafeText.escape).join("\n")
 }
 
 /** The issuer doctor checks: `--issuer`, else `CODEX_AUTH_ISSUER`, else https://auth.openai.com. */
@@ -329,7 +330,7 @@ export const doctor = Command.make(
   Effect.fn("doctor")(function*({ issuer, json, offline }) {
     const ctx = appContext(yield* root)
     const { network, report } = yield* doctorReport(ctx, { issuer, offline })
-    yield* stdout(json ? JSON.stringify(report, null, 2) : renderDoctor(report, network))
+    yield* stdout(json ? SafeText.json(report) : renderDoctor(report, network))
     const code = exitCodeFor(report)
     if (code !== ExitCode.ExitCode.Ok) return yield* new SilentExit({ code })
   })

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { AuthDotJson, AuthPolicy, CredentialStore, Errors } from "@codex-auth/core"
+import { AuthDotJson, AuthPolicy, CredentialStore, Errors, SafeText } from "@codex-auth/core"
 import { Effect, Redacted } from "effect"
 import { stderr } from "../Output.ts"
 
@@ -73,5 +73,5 @@ export const loginWithApiKey = Effect.fn("loginWithApiKey")(function*() {
   const store = yield* CredentialStore.CredentialStore
   yield* store.save(doc)
   const info = yield* store.info
-  yield* stderr(`Logged in using an API key - ${AuthDotJson.maskApiKey(Redacted.value(key))} (stored in ${info.location})`)
+  yield* stderr(SafeText.escape(`Logged in using an API key - ${AuthDotJson.maskApiKey(Redacted.value(key))} (stored in ${info.location})`))
 })

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { AuthPolicy, Errors } from "@codex-auth/core"
+import { AuthPolicy, Errors, SafeText } from "@codex-auth/core"
 import * as Browser from "@codex-auth/oauth/Browser"
 import * as BrowserLogin from "@codex-auth/oauth/BrowserLogin"
 import * as DeviceCode from "@codex-auth/oauth/DeviceCode"
@@ -41,7 +41,7 @@ export const parseTimeout = (text: string): Effect.Effect<Duration.Duration, Err
   const ms = unit === "ms" ? n : unit === "m" || unit === "min" ? n * 60_000 : unit === "h" ? n * 3_600_000 : n * 1000
   return Number.isFinite(ms) && ms > 0 && ms <= 24 * 3_600_000
     ? Effect.succeed(Duration.millis(ms))
-    : Effect.fail(new Errors.UsageError({ detail: `--timeout ${text} is not a duration`, suggestion: "Use e.g. --timeout 10m, --timeout 90s or --timeout 600 (seconds), at most 24h." }))
+    : Effect.fail(new Errors.UsageError({ detail: `--timeout ${SafeText.argument(text)} is not a duration`, suggestion: "Use e.g. --timeout 10m, --timeout 90s or --timeout 600 (seconds), at most 24h." }))
 }
 
 const isTty = () => process.stderr.isTTY === true
@@ -100,12 +100,13 @@ const stdinLines = Effect.acquireRelease(
   })
 )
 
+/** The last line of a sign-in. Claims come from the issuer: escaped (`SafeText.escape`), like every line built from outside text. */
 const describeStore = (result: Persist.PersistResult) => {
   const c = result.claims
   const who = c?.email ?? "your ChatGPT account"
   const details = [c?.planType !== undefined ? `plan ${c.planType}` : undefined, c?.accountId !== undefined ? `workspace ${c.accountId}` : undefined]
     .filter((d) => d !== undefined)
-  return `Logged in using ChatGPT as ${who}${details.length > 0 ? ` (${details.join(", ")})` : ""}; stored in ${result.store.location}.`
+  return SafeText.escape(`Logged in using ChatGPT as ${who}${details.length > 0 ? ` (${details.join(", ")})` : ""}; stored in ${result.store.location}.`)
 }
 
 const reportSuperseded = (superseded: Persist.RevokeOutcome | undefined) =>
@@ -113,7 +114,7 @@ const reportSuperseded = (superseded: Persist.RevokeOutcome | undefined) =>
     ? Effect.void
     : superseded._tag === "Revoked"
     ? stderr("Revoked the refresh token of the session this login replaced.")
-    : stderr(`warning: could not revoke the refresh token of the session this login replaced (${superseded.detail}); it stays valid at the issuer until it expires.`)
+    : stderr(SafeText.escape(`warning: could not revoke the refresh token of the session this login replaced (${superseded.detail}); it stays valid at the issuer until it expires.`))
 
 const browserLogin = (ctx: AppContext, options: ChatGptLoginOptions, mode: BrowserLogin.Mode) =>
   Effect.scoped(Effect.gen(function*() {
@@ -126,12 +127,12 @@ const browserLogin = (ctx: AppContext, options: ChatGptLoginOptions, mode: Brows
         onAuthorizeUrl: (info) =>
           Effect.gen(function*() {
             if (info.listenFailure !== undefined) {
-              yield* stderr(`note: ${info.listenFailure.detail} Only paste-back will work.`)
+              yield* stderr(`note: ${SafeText.escape(info.listenFailure.detail)} Only paste-back will work.`)
             }
             yield* stderr(mode === "paste"
               ? "Sign in with ChatGPT: open this URL in any browser (on any machine):"
               : "Sign in with ChatGPT: open this URL in a browser on this machine:")
-            yield* stderr(`\n  ${info.url}\n`)
+            yield* stderr(`\n  ${SafeText.escape(info.url)}\n`)
             if (mode === "paste") {
               yield* stderr([
                 "After you sign in, the browser is sent to http://localhost:" + (info.port ?? 1455) + "/auth/callback?code=…",
@@ -149,7 +150,7 @@ const browserLogin = (ctx: AppContext, options: ChatGptLoginOptions, mode: Brows
         openBrowser: (url) => Browser.open(url),
         onBrowserOpened: (opened) => (opened ? Effect.void : stderr("Could not open a browser here; open the URL above yourself.")),
         ...(lines === undefined ? {} : { readPaste: lines.read }),
-        onPasteProblem: (message, left) => stderr(`${message}\nPaste the redirect URL (${left} ${left === 1 ? "try" : "tries"} left):`),
+        onPasteProblem: (message, left) => stderr(`${SafeText.escape(message)}\nPaste the redirect URL (${left} ${left === 1 ? "try" : "tries"} left):`),
         onCodeReceived: (via) => stderr(via === "paste" ? "Got the code. Signing in…" : "Browser sign-in received. Signing in…")
       },
       {
@@ -182,10 +183,10 @@ const deviceLogin = () =>
           const minutes = Math.max(1, Math.round((code.expiresAt.getTime() - Date.now()) / 60_000))
           yield* stderr([
             "Sign in with a device code:",
-            `  1. Open ${code.verificationUrl} in a browser (on any device)`,
+            `  1. Open ${SafeText.escape(code.verificationUrl)} in a browser (on any device)`,
             `  2. Enter this one-time code (expires in ${minutes} minute${minutes === 1 ? "" : "s"}):`,
             "",
-            `       ${code.userCode}`,
+            `       ${SafeText.escape(code.userCode)}`,
             "",
             "Device codes are a common phishing target. Never share this code, and continue only if you started this login yourself.",
             ""
@@ -201,7 +202,7 @@ const deviceLogin = () =>
             )
           countdown = yield* Effect.forkDetach(tick)
         }),
-      onRetrying: (info) => say(`The issuer did not answer normally (${info.detail}); trying again in ${Math.ceil(info.delayMs / 1000)} s.`),
+      onRetrying: (info) => say(SafeText.escape(`The issuer did not answer normally (${info.detail}); trying again in ${Math.ceil(info.delayMs / 1000)} s.`)),
       onApproved: () => Effect.andThen(stopCountdown, stderr("Approved. Signing in…"))
     }).pipe(Effect.ensuring(stopCountdown))
     return yield* Persist.persist({ tokens, provenance: { issuer: config.issuer, clientId: config.clientId } })

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { RefreshTransport as Port } from "@codex-auth/core"
+import { RefreshTransport as Port, SafeText } from "@codex-auth/core"
 import * as Logout from "@codex-auth/oauth/Logout"
 import * as OAuthConfig from "@codex-auth/oauth/OAuthConfig"
 import { Effect, Layer, Result } from "effect"
@@ -21,9 +21,10 @@ import { stderr } from "../Output.ts"
 import { root, switchFlag } from "../Root.ts"
 import { appContext, baseLayer } from "../Services.ts"
 
+/** What logout says about the issuer; `where` is the revoke URL actually contacted (`CODEX_REVOKE_TOKEN_URL_OVERRIDE` included). */
 const revocationText = (report: Logout.LogoutReport): string | undefined => {
   const r = report.revocation
-  const where = report.issuer ?? "the issuer"
+  const where = report.revokeUrl ?? report.issuer ?? "the issuer"
   switch (r._tag) {
     case "Revoked":
       return `Revoked the ${r.tokenType === "refresh_token" ? "refresh token" : "access token"} at ${where}: the session has ended on the server too.`
@@ -53,19 +54,19 @@ export const logout = Command.make(
   Effect.fn("logout")(function*({ localOnly }) {
     const ctx = appContext(yield* root)
     const resolved = yield* Effect.result(OAuthConfig.resolve({}))
-    if (Result.isFailure(resolved)) yield* stderr(`warning: ${resolved.failure.userMessage}; using ${Port.DEFAULT_ISSUER} for tokens that do not record their issuer.`)
+    if (Result.isFailure(resolved)) yield* stderr(SafeText.escape(`warning: ${resolved.failure.userMessage}; using ${Port.DEFAULT_ISSUER} for tokens that do not record their issuer.`))
     const fallback = Result.isSuccess(resolved)
       ? { issuer: resolved.success.issuer, clientId: resolved.success.clientId }
       : { issuer: Port.DEFAULT_ISSUER, clientId: Port.DEFAULT_CLIENT_ID }
     yield* Effect.gen(function*() {
       const report = yield* Logout.logout({ localOnly, fallback, revokeTimeout: "5 seconds" })
       const revocation = revocationText(report)
-      if (revocation !== undefined) yield* stderr(revocation)
-      for (const f of report.failed) yield* stderr(`warning: could not remove ${f.location}: ${f.detail}`)
+      if (revocation !== undefined) yield* stderr(SafeText.escape(revocation))
+      for (const f of report.failed) yield* stderr(SafeText.escape(`warning: could not remove ${f.location}: ${f.detail}`))
       if (report.removeError !== undefined) return yield* report.removeError
       yield* stderr(
         report.removed.length > 0
-          ? `Logged out (removed ${report.removed.join(", ")}).`
+          ? SafeText.escape(`Logged out (removed ${report.removed.join(", ")}).`)
           : report.mode === "unreadable"
           ? "Logged out (the stored credentials were unreadable and have been removed)."
           : "Not logged in; nothing to remove."

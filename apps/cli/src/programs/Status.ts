@@ -21,7 +21,7 @@ export const statusProgram = (ctx: AppContext, json: boolean) =>
     const doc = yield* store.load
     const now = Date.now()
     const report = StatusReport.build({ codexHome: ctx.codexHome.path, doc, store: yield* store.info, policy, now })
-    yield* stdout(json ? JSON.stringify(report, null, 2) : StatusReport.renderText(report, now))
+    yield* stdout(StatusReport.render(report, json, now))
     if (!report.logged_in) return yield* new SilentExit({ code: ExitCode.ExitCode.NotLoggedIn })
     if (report.tokens?.reauth_required != null) return yield* new SilentExit({ code: ExitCode.ExitCode.ReauthRequired })
   }).pipe(Effect.provide(Layer.fresh(baseLayer(ctx))))

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { AuthManager, Errors, type RefreshTransport } from "@codex-auth/core"
+import { AuthManager, Errors, type RefreshTransport, SafeText } from "@codex-auth/core"
 import { Effect, Layer, Redacted } from "effect"
 import { authLayer } from "../AuthServices.ts"
 import type { AppContext } from "../Services.ts"
@@ -42,7 +42,7 @@ export const tokenProgram = (
     const { lastError } = yield* manager.refreshStatus
     if (lastError !== undefined) {
       yield* Effect.sync(() =>
-        process.stderr.write(`warning: could not refresh the access token (${lastError.userMessage}); printed the current one, which is still valid. codex-auth tries again later.\n`)
+        process.stderr.write(`warning: could not refresh the access token (${SafeText.escape(lastError.userMessage)}); printed the current one, which is still valid. codex-auth tries again later.\n`)
       )
     }
   }).pipe(Effect.provide(Layer.fresh(authLayer(ctx, transport))))

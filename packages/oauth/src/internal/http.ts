@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Errors } from "@codex-auth/core"
+import { Errors, SafeText } from "@codex-auth/core"
 import { Tls } from "@codex-auth/tls"
 import { Duration, Effect } from "effect"
 import { HttpClient, type HttpClientRequest } from "effect/http"
@@ -89,6 +89,21 @@ export const errorDescription = (body: string): string | undefined => {
   if (typeof error === "object" && error !== null && !Array.isArray(error)) {
     const message = (error as Record<string, unknown>)["message"]
     if (typeof message === "string") return message
+  }
+  return undefined
+}
+
+/**
+ * The first of `keys` whose string value in `map` is not a well-formed token (control characters
+ * or whitespace, see `SafeText.isWellFormedSecret`), described without the value: `access_token
+ * contains control characters`. Such an answer is malformed: nothing in it is stored.
+ */
+export const malformedToken = (map: Record<string, unknown>, keys: ReadonlyArray<string>): string | undefined => {
+  for (const key of keys) {
+    const v = map[key]
+    if (typeof v !== "string" || v.length === 0) continue
+    const problem = SafeText.secretProblem(v)
+    if (problem !== undefined) return `${key} ${problem}`
   }
   return undefined
 }
