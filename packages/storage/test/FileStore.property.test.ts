@@ -5,7 +5,7 @@
  * documents, and no load ever fails; CODEX_HOME resolution and the keyring account never throw.
  * (Process-level crash and concurrency tests: tooling/e2e/test/reliability-*.test.ts.)
  */
-import { AuthDotJson } from "@codex-auth/core"
+import { AuthDotJson, SafeText } from "@codex-auth/core"
 import { CodexHome, FileStore } from "@codex-auth/storage"
 import { describe, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
@@ -14,6 +14,9 @@ import * as fs from "node:fs"
 import { tmpdir } from "node:os"
 import { isAbsolute, join } from "node:path"
 import { expect } from "vitest"
+
+/** A token or key as codex-auth accepts one: any characters but control characters and whitespace (SafeText). */
+const secret = (maxLength = 40) => fc.string({ maxLength, unit: "grapheme" }).filter((v) => v.length === 0 || SafeText.isWellFormedSecret(v))
 
 const tempHome = () => join(fs.mkdtempSync(join(tmpdir(), "codex-auth-fs-prop-")), "home")
 
@@ -24,8 +27,8 @@ const unknownFields = fc.dictionary(
 )
 
 const documentArb = fc.record({
-  apiKey: fc.option(fc.string({ maxLength: 60 }), { nil: undefined }),
-  tokens: fc.option(fc.record({ id: fc.string(), access: fc.string(), refresh: fc.string(), account: fc.option(fc.string(), { nil: undefined }), extra: unknownFields }), { nil: undefined }),
+  apiKey: fc.option(secret(60), { nil: undefined }),
+  tokens: fc.option(fc.record({ id: secret(), access: secret(), refresh: secret(), account: fc.option(fc.string(), { nil: undefined }), extra: unknownFields }), { nil: undefined }),
   mode: fc.option(fc.constantFrom("apikey", "chatgpt"), { nil: undefined }),
   lastRefresh: fc.option(fc.string(), { nil: undefined }),
   extra: unknownFields
