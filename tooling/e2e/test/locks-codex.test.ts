@@ -110,6 +110,7 @@ describe("codex-auth beside the real Codex CLI", () => {
     const elapsed = Date.now() - started
     expect(login.code, login.output).toBe(0)
     expect(elapsed, `codex login took ${elapsed} ms`).toBeLessThan(5000)
+    console.log(`codex login --with-api-key beside a codex-auth refresh held 8 s: saved in ${elapsed} ms`)
     expect(readAuth(codexHome)).toMatchObject({ auth_mode: "apikey", OPENAI_API_KEY: "sk-codex-e2e-lock-0123456789abcdef" })
 
     const r = await ours
