@@ -166,6 +166,24 @@ describe("no refresh POST that could not be saved", () => {
     expect(mock.engine.refreshTokenState(tokens.refresh_token)).not.toBe("active")
   })
 
+  it.runIf(isRoot)("logout on an unwritable CODEX_HOME (mode 500, as uid 65534): exit 5, nothing revoked, the session still works", async () => {
+    await mock.control.reset()
+    const home = newHome()
+    const { env } = await expiredSession(home)
+    fs.chmodSync(dirname(home), 0o755)
+    fs.chownSync(home, NOBODY, NOBODY)
+    fs.chownSync(join(home, "auth.json"), NOBODY, NOBODY)
+    fs.chmodSync(home, 0o500)
+    const r = await runAs(NOBODY, ["logout"], env)
+    expect(r.code, r.stderr).toBe(5)
+    expect(r.stderr).toMatch(/^hint: /m)
+    expect((await mock.requests()).filter((q) => q.kind === "revoke")).toHaveLength(0)
+    expect(fs.existsSync(join(home, "auth.json"))).toBe(true)
+    fs.chmodSync(home, 0o700)
+    const token = await runAs(NOBODY, ["token"], env)
+    expect(token.code, token.stderr).toBe(0)
+  })
+
   const tryMount = (dir: string): boolean => {
     if (!isRoot) return false
     const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k,mode=700", "tmpfs", dir])
