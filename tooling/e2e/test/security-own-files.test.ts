@@ -82,6 +82,18 @@ const expiredSession = async (home: string) => {
   }
 }
 
+/** An expired session in a CODEX_HOME of uid 65534's, mode 500 (it can read, not write); a fresh mock. */
+const nobodysReadOnlySession = async () => {
+  await mock.control.reset()
+  const home = newHome()
+  const session = await expiredSession(home)
+  fs.chmodSync(dirname(home), 0o755)
+  fs.chownSync(home, NOBODY, NOBODY)
+  fs.chownSync(join(home, "auth.json"), NOBODY, NOBODY)
+  fs.chmodSync(home, 0o500)
+  return { ...session, home }
+}
+
 const refreshPosts = async () => (await mock.requests()).filter((r) => r.kind === "refresh_token")
 
 describe("own files only", () => {
@@ -146,13 +158,7 @@ describe("own files only", () => {
 
 describe("no refresh POST that could not be saved", () => {
   it.runIf(isRoot)("an unwritable CODEX_HOME (mode 500, as uid 65534): token exits 5 with no POST; after chmod 700 the same refresh token refreshes", async () => {
-    await mock.control.reset()
-    const home = newHome()
-    const { env, tokens } = await expiredSession(home)
-    fs.chmodSync(dirname(home), 0o755)
-    fs.chownSync(home, NOBODY, NOBODY)
-    fs.chownSync(join(home, "auth.json"), NOBODY, NOBODY)
-    fs.chmodSync(home, 0o500)
+    const { env, tokens, home } = await nobodysReadOnlySession()
     const r = await runAs(NOBODY, ["token"], env)
     expect(r.code, r.stderr).toBe(5)
     expect(r.stderr).toMatch(/permission denied/)
@@ -167,13 +173,7 @@ describe("no refresh POST that could not be saved", () => {
   })
 
   it.runIf(isRoot)("logout on an unwritable CODEX_HOME (mode 500, as uid 65534): exit 5, nothing revoked, the session still works", async () => {
-    await mock.control.reset()
-    const home = newHome()
-    const { env } = await expiredSession(home)
-    fs.chmodSync(dirname(home), 0o755)
-    fs.chownSync(home, NOBODY, NOBODY)
-    fs.chownSync(join(home, "auth.json"), NOBODY, NOBODY)
-    fs.chmodSync(home, 0o500)
+    const { env, home } = await nobodysReadOnlySession()
     const r = await runAs(NOBODY, ["logout"], env)
     expect(r.code, r.stderr).toBe(5)
     expect(r.stderr).toMatch(/^hint: /m)
