@@ -9,6 +9,7 @@ import { AuthDotJson, type CredentialStore } from "@codex-auth/core"
 import { Result } from "effect"
 import * as fs from "node:fs"
 import { join } from "node:path"
+import { warnOnce } from "./Warnings.ts"
 
 /** `$CODEX_HOME/auth.json`. */
 export const authFilePath = (codexHome: string): string => join(codexHome, "auth.json")
@@ -20,12 +21,6 @@ export const fileStoreInfo = (authPath: string): CredentialStore.StoreInfo => ({
   location: authPath,
   fallbackReason: undefined
 })
-
-/**
- * Paths whose mode was already warned about in this process (one warning per run, not per read),
- * shared by every copy of this module in the process (the CLI's lean and full payloads).
- */
-const warned: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for("codex-auth/mode-warned/v1")] ??= new Set<string>()) as Set<string>
 
 /**
  * The text of auth.json, or `undefined` when it does not exist. Reading changes nothing: a
@@ -46,11 +41,11 @@ export const readAuthText = (authPath: string): string | undefined => {
     const st = fs.fstatSync(fd)
     if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
     const text = fs.readFileSync(fd, "utf8")
-    if ((st.mode & 0o077) !== 0 && process.platform !== "win32" && !warned.has(authPath) && Result.isSuccess(AuthDotJson.parse(text, authPath))) {
-      warned.add(authPath)
-      process.emitWarning(
+    if ((st.mode & 0o077) !== 0 && process.platform !== "win32" && Result.isSuccess(AuthDotJson.parse(text, authPath))) {
+      warnOnce(
+        `mode:${authPath}`,
         `${authPath} is readable by others (mode ${(st.mode & 0o777).toString(8)}); run \`chmod 600 ${authPath}\` (codex-auth writes it 600 at its next save)`,
-        { code: "CODEX_AUTH_PERMISSIONS" }
+        "CODEX_AUTH_PERMISSIONS"
       )
     }
     return text

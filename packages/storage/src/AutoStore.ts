@@ -18,6 +18,7 @@
 import { AuthDotJson, CredentialStore, Errors } from "@codex-auth/core"
 import { Effect, Layer, Option, Result } from "effect"
 import * as AuthFile from "./AuthFile.ts"
+import { warnOnce } from "./Warnings.ts"
 import * as FileStore from "./FileStore.ts"
 import * as KeyringStore from "./KeyringStore.ts"
 
@@ -32,18 +33,13 @@ export const makeAutoStore = (options: AutoOptions) =>
 
     let backend: "keyring" | "file" | undefined
     let fallback: KeyringStore.KeyringUnavailable | undefined
-    let warned = false
 
     const fellBack = (e: KeyringStore.KeyringUnavailable) =>
       Effect.sync(() => {
         backend = "file"
         fallback = e
-        if (!warned) {
-          warned = true
-          process.emitWarning(`the keyring is unavailable [${e.reason}]: ${e.detail}; using ${authPath} instead`, {
-            code: "CODEX_AUTH_KEYRING_FALLBACK"
-          })
-        }
+        // Once per process and CODEX_HOME (the fast path's store and the full CLI's both get here).
+        warnOnce(`keyring-fallback:${authPath}`, `the keyring is unavailable [${e.reason}]: ${e.detail}; using ${authPath} instead`, "CODEX_AUTH_KEYRING_FALLBACK")
       })
 
     const usingKeyring = Effect.sync(() => {
