@@ -238,82 +238,72 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
 
   const notLoggedIn = () => Effect.flatMap(location, (where) => Effect.fail(new Errors.NotLoggedIn({ detail: `no credentials in ${where}` })))
 
+  /** The one constructor of `Loaded`: what it serves, the `Credentials` it reports, its headers. */
+  const loaded = (l: {
+    readonly doc: AuthDotJson.AuthDocument | undefined
+    readonly source: CredentialSource
+    readonly mode: AuthDotJson.AuthMode
+    readonly token: Redacted.Redacted<string>
+    readonly refreshValue?: string | undefined
+    readonly dueAt?: number
+    readonly claims?: Jwt.TokenClaims | undefined
+    readonly accountId?: string | undefined
+    readonly issuer?: string | undefined
+  }): Loaded => {
+    const tokenValue = Redacted.value(l.token)
+    const expMs = l.mode === "chatgpt" ? Jwt.expiryMillis(tokenValue) : undefined
+    const dueAt = l.dueAt ?? Number.POSITIVE_INFINITY
+    return {
+      doc: l.doc,
+      mode: l.mode,
+      token: l.token,
+      tokenValue,
+      refreshValue: l.refreshValue,
+      expMs,
+      dueAt,
+      credentials: {
+        source: l.source,
+        mode: l.mode,
+        accountId: l.accountId,
+        claims: l.claims,
+        accessTokenExpiresAt: expMs,
+        lastRefresh: l.doc?.lastRefresh,
+        refreshDueAt: Number.isFinite(dueAt) ? dueAt : undefined,
+        issuer: l.issuer
+      },
+      headers: headersFor(tokenValue, l.mode, l.accountId)
+    }
+  }
+
   /** Parses a stored document into a usable credential, or explains why it is not one. */
   const build = (doc: AuthDotJson.AuthDocument, where: string): Result.Result<Loaded, Errors.NotLoggedIn> => {
     const mode = AuthDotJson.modeOf(doc)
     if (mode === "apikey") {
       if (doc.apiKey === undefined) return Result.fail(new Errors.NotLoggedIn({ detail: `${where} says auth_mode apikey but holds no OPENAI_API_KEY` }))
-      const value = Redacted.value(doc.apiKey)
-      return Result.succeed({
-        doc,
-        mode,
-        token: doc.apiKey,
-        tokenValue: value,
-        refreshValue: undefined,
-        expMs: undefined,
-        dueAt: Number.POSITIVE_INFINITY,
-        credentials: { source: "store", mode, accountId: undefined, claims: undefined, accessTokenExpiresAt: undefined, lastRefresh: doc.lastRefresh, refreshDueAt: undefined, issuer: undefined },
-        headers: headersFor(value, mode, undefined)
-      })
+      return Result.succeed(loaded({ doc, source: "store", mode, token: doc.apiKey }))
     }
     if (mode === "chatgpt" && doc.tokens !== undefined) {
-      const tokenValue = Redacted.value(doc.tokens.accessToken)
       const claims = AuthDotJson.claimsOf(doc)
-      const accountId = doc.tokens.accountId ?? claims?.accountId
-      const expMs = Jwt.expiryMillis(tokenValue)
-      const dueAt = refreshDueAt(doc, dueOptions)
-      return Result.succeed({
+      return Result.succeed(loaded({
         doc,
+        source: "store",
         mode,
         token: doc.tokens.accessToken,
-        tokenValue,
         refreshValue: Redacted.value(doc.tokens.refreshToken),
-        expMs,
-        dueAt,
-        credentials: {
-          source: "store",
-          mode,
-          accountId,
-          claims,
-          accessTokenExpiresAt: expMs,
-          lastRefresh: doc.lastRefresh,
-          refreshDueAt: Number.isFinite(dueAt) ? dueAt : undefined,
-          issuer: AuthDotJson.provenanceOf(doc)?.issuer ?? DEFAULT_ISSUER
-        },
-        headers: headersFor(tokenValue, mode, accountId)
-      })
+        dueAt: refreshDueAt(doc, dueOptions),
+        claims,
+        accountId: doc.tokens.accountId ?? claims?.accountId,
+        issuer: AuthDotJson.provenanceOf(doc)?.issuer ?? DEFAULT_ISSUER
+      }))
     }
     return Result.fail(new Errors.NotLoggedIn({ detail: `${where} holds no usable credentials (ChatGPT mode without tokens)` }))
   }
 
   const fixedFromEnv = ((): Loaded | undefined => {
-    if (envApiKey !== undefined) {
-      return {
-        doc: undefined,
-        mode: "apikey",
-        token: Redacted.make(envApiKey),
-        tokenValue: envApiKey,
-        refreshValue: undefined,
-        expMs: undefined,
-        dueAt: Number.POSITIVE_INFINITY,
-        credentials: { source: "env:CODEX_API_KEY", mode: "apikey", accountId: undefined, claims: undefined, accessTokenExpiresAt: undefined, lastRefresh: undefined, refreshDueAt: undefined, issuer: undefined },
-        headers: headersFor(envApiKey, "apikey", undefined)
-      }
-    }
+    if (envApiKey !== undefined) return loaded({ doc: undefined, source: "env:CODEX_API_KEY", mode: "apikey", token: Redacted.make(envApiKey) })
     if (envAccessToken !== undefined) {
       const claims = Result.getOrUndefined(Jwt.parseClaims(envAccessToken))
-      const expMs = Jwt.expiryMillis(envAccessToken)
-      return {
-        doc: undefined,
-        mode: "chatgpt",
-        token: Redacted.make(envAccessToken),
-        tokenValue: envAccessToken,
-        refreshValue: undefined,
-        expMs,
-        dueAt: Number.POSITIVE_INFINITY,
-        credentials: { source: "env:CODEX_ACCESS_TOKEN", mode: "chatgpt", accountId: claims?.accountId, claims, accessTokenExpiresAt: expMs, lastRefresh: undefined, refreshDueAt: undefined, issuer: undefined },
-        headers: headersFor(envAccessToken, "chatgpt", claims?.accountId)
-      }
+      return loaded({ doc: undefined, source: "env:CODEX_ACCESS_TOKEN", mode: "chatgpt", token: Redacted.make(envAccessToken), claims, accountId: claims?.accountId })
     }
     return undefined
   })()
