@@ -20,12 +20,11 @@
  * @since 0.1.0
  */
 import { Jwt, type Errors } from "@codex-auth/core"
-import { Deferred, Duration, Effect, Exit, type Option, Redacted, Result } from "effect"
+import { Deferred, Duration, Effect, Exit, type Option, Redacted, Result, type Scope } from "effect"
 import type { HttpClient } from "effect/http"
 import { authorizeUrl, CALLBACK_PORTS, decodePaste, describePasteProblem, loopbackRedirectUri } from "./Authorize.ts"
 import * as Callback from "./Callback.ts"
 import * as LoginError from "./LoginError.ts"
-import * as LoginLock from "./LoginLock.ts"
 import * as LoopbackServer from "./LoopbackServer.ts"
 import { OAuthConfig } from "./OAuthConfig.ts"
 import * as Pages from "./Pages.ts"
@@ -48,8 +47,11 @@ export interface BrowserLoginOptions {
   readonly ports?: ReadonlyArray<number>
   /** `allowed_workspace_id` from policy. */
   readonly allowedWorkspaceId?: string | undefined
-  /** `login.lock` path (usually `LoginLock.lockPathFor(codexHome)`); no lock when absent. */
-  readonly lockPath?: string | undefined
+  /**
+   * Held for the whole sign-in (one at a time per CODEX_HOME): the CLI passes storage's
+   * `LoginLock.acquire(LoginLock.lockPathFor(codexHome))`; no lock when absent.
+   */
+  readonly lock?: Effect.Effect<void, Errors.LoginFailed | Errors.StorageError, Scope.Scope> | undefined
   /** Exchange the ID token for an API key after sign-in, as Codex does (default true). */
   readonly requestApiKey?: boolean
   /** Pasted values accepted before giving up (default 5). */
@@ -143,7 +145,7 @@ export const run = <A, E, R>(
   Effect.scoped(
     Effect.gen(function*() {
       const config = yield* OAuthConfig
-      if (options.lockPath !== undefined) yield* LoginLock.acquire(options.lockPath)
+      if (options.lock !== undefined) yield* options.lock
       const pkce = generatePkce()
       const state = generateState()
       const ports = options.ports ?? CALLBACK_PORTS

@@ -120,13 +120,6 @@ export const portDenied = (ports: ReadonlyArray<number>, detail: string) =>
     `On Windows these ports can fall inside an excluded port range (\`netsh interface ipv4 show excludedportrange protocol=tcp\`); a firewall or sandbox can also forbid listening. ${OTHER_METHODS}`
   )
 
-export const loginInProgress = (pid: number | undefined, lockPath: string) =>
-  make(
-    "login_in_progress",
-    `another login is in progress${pid !== undefined ? ` (pid ${pid})` : ""}; it holds ${lockPath}.`,
-    "Finish or cancel that login (Ctrl-C in its terminal) and try again."
-  )
-
 export const pasteInvalid = (attempts: number) =>
   make(
     "paste_invalid",

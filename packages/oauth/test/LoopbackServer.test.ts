@@ -1,16 +1,13 @@
 /**
  * The loopback listener: same port on 127.0.0.1 and ::1, never on other interfaces; a port
- * taken on either address is skipped; all taken → `port_in_use` naming the ports. And the
- * login lock: a second login is refused with the holder's pid.
+ * taken on either address is skipped; all taken → `port_in_use` naming the ports. (The login
+ * lock: packages/storage/test/LoginLock.test.ts.)
  */
 import { Errors } from "@codex-auth/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { Effect, Exit } from "effect"
 import { createServer, type Server } from "node:net"
-import { networkInterfaces, tmpdir } from "node:os"
-import { join } from "node:path"
-import * as LoginLock from "../src/LoginLock.ts"
+import { networkInterfaces } from "node:os"
 import * as LoopbackServer from "../src/LoopbackServer.ts"
 
 const hello: LoopbackServer.Handler = (r) => ({ status: 200, html: `hello ${r.host}` })
@@ -70,21 +67,4 @@ describe("LoopbackServer.listen", () => {
       assert.include(failure?.hint ?? "", "--device-auth")
       assert.match(yield* connect("127.0.0.1", b), /^error /)
     })))
-})
-
-describe("LoginLock", () => {
-  it.live("a second login is refused with the holder's pid; the lock frees with the scope", () =>
-    Effect.gen(function*() {
-      const path = join(mkdtempSync(join(tmpdir(), "codex-auth-lock-")), "home", "login.lock")
-      const scope = yield* Scope.make()
-      yield* LoginLock.acquire(path).pipe(Scope.provide(scope))
-      assert.strictEqual(readFileSync(path, "utf8").trim(), String(process.pid))
-      const second = yield* Effect.exit(Effect.scoped(LoginLock.acquire(path)))
-      const failure = Exit.isFailure(second) ? (second.cause.reasons[0] as { error: Errors.LoginFailed }).error : undefined
-      assert.strictEqual(failure?.code, "login_in_progress")
-      assert.include(failure?.userMessage ?? "", `(pid ${process.pid})`)
-      yield* Scope.close(scope, Exit.void)
-      const third = yield* Effect.exit(Effect.scoped(LoginLock.acquire(path)))
-      assert.isTrue(Exit.isSuccess(third))
-    }))
 })

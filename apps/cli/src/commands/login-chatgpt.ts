@@ -14,7 +14,7 @@ import { AuthPolicy, Errors, SafeText } from "@codex-auth/core"
 import * as Browser from "@codex-auth/oauth/Browser"
 import * as BrowserLogin from "@codex-auth/oauth/BrowserLogin"
 import * as DeviceCode from "@codex-auth/oauth/DeviceCode"
-import * as LoginLock from "@codex-auth/oauth/LoginLock"
+import * as LoginLock from "@codex-auth/storage/LoginLock"
 import * as OAuthConfig from "@codex-auth/oauth/OAuthConfig"
 import * as Persist from "@codex-auth/oauth/Persist"
 import { Policy } from "@codex-auth/policy"
@@ -157,7 +157,7 @@ const browserLogin = (ctx: AppContext, options: ChatGptLoginOptions, mode: Brows
         mode,
         timeout: options.timeout,
         allowedWorkspaceId: Policy.allowedWorkspaceParam(policy),
-        lockPath: LoginLock.lockPathFor(ctx.codexHome.path)
+        lock: LoginLock.acquire(LoginLock.lockPathFor(ctx.codexHome.path))
       },
       (signedIn) =>
         Persist.persist({
