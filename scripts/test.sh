@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README): installs everything the suite needs, then typechecks, builds and runs
+# The test command (README): installs everything the suite needs, then typechecks, builds, lints and runs
 # every test — the whole suite inside a real Secret Service session (gnome-keyring under
 # dbus-run-session), then the keyring suite again with no D-Bus session to prove the fallback.
 # Prints one closing line: "tests: N passed, N failed".
@@ -9,6 +9,7 @@ source scripts/env.sh
 bash scripts/system-deps.sh
 pnpm install --frozen-lockfile --reporter=append-only
 pnpm turbo run typecheck build --output-logs=errors-only
+bash scripts/lint.sh
 
 report_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-test-report.XXXXXX")"
 export CODEX_AUTH_TEST_REPORT_DIR="$report_dir"
