@@ -20,18 +20,18 @@
  *
  * **Gotchas**
  *
+ * Answers are read through the shared `send` (1 MiB cap, time limit, explained transport errors).
  * A timeout or a malformed 200 answer is ambiguous: the issuer may have rotated the token anyway.
  * The error says so; only the issuer's reuse grace window can rescue such a session.
  *
  * @since 0.1.0
  */
 import { Errors, RefreshTransport as Port } from "@codex-auth/core"
-import { Tls } from "@codex-auth/tls"
-import { errorCode, jsonObject, targetOf } from "./internal/http.ts"
+import { errorCode, jsonObject, send, targetOf } from "./internal/http.ts"
 import { sanitize } from "./LoginError.ts"
 import { DEFAULT_ORIGINATOR, defaultUserAgent } from "./OAuthConfig.ts"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientRequest } from "effect/http"
 
 export const REFRESH_URL_OVERRIDE_ENV = "CODEX_REFRESH_TOKEN_URL_OVERRIDE"
 export const REVOKE_URL_OVERRIDE_ENV = "CODEX_REVOKE_TOKEN_URL_OVERRIDE"
@@ -88,9 +88,6 @@ export const classifyFailure = (
   })
 }
 
-const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
-  response.text.pipe(Effect.orElseSucceed(() => ""))
-
 const parseTokens = (body: string): Port.RefreshedTokens | undefined => {
   const map = jsonObject(body)
   if (map === undefined) return undefined
@@ -126,24 +123,17 @@ export const make = (options: RefreshTransportOptions = {}) =>
     const refresh = Effect.fn("RefreshTransport.refresh")(function*(request: Port.RefreshRequest) {
       const url = refreshOverride ?? `${trimSlash(request.issuer)}/oauth/token`
       const target = targetOf("POST", url)
-      const timeoutText = `no answer within ${Math.round(Duration.toMillis(refreshTimeout) / 1000)} s`
       const ambiguous = "The issuer may have rotated the token anyway; codex-auth will not resend it blindly and re-reads the stored credentials first."
-      const answer = yield* Effect.gen(function*() {
-        const response = yield* client.execute(post(url, {
+      const answer = yield* send(
+        post(url, {
           client_id: request.clientId,
           grant_type: "refresh_token",
           refresh_reason: request.reason,
           refresh_token: Redacted.value(request.refreshToken)
-        }))
-        return { status: response.status, body: yield* readBody(response) }
-      }).pipe(
-        Effect.scoped,
-        Effect.timeoutOrElse({
-          duration: refreshTimeout,
-          orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: timeoutText, suggestion: ambiguous }))
         }),
-        Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e)))
-      )
+        refreshTimeout,
+        { timeoutSuggestion: ambiguous }
+      ).pipe(Effect.provideService(HttpClient.HttpClient, client))
       if (answer.status >= 200 && answer.status < 300) {
         const tokens = parseTokens(answer.body)
         if (tokens === undefined) {
@@ -157,19 +147,14 @@ export const make = (options: RefreshTransportOptions = {}) =>
     const revoke = Effect.fn("RefreshTransport.revoke")(function*(request: Port.RevokeRequest) {
       const url = revokeOverride ?? `${trimSlash(request.issuer)}/oauth/revoke`
       const target = targetOf("POST", url)
-      const status = yield* client.execute(post(url, {
-        token: Redacted.value(request.token),
-        token_type_hint: request.tokenTypeHint,
-        client_id: request.clientId
-      })).pipe(
-        Effect.flatMap((r) => Effect.as(readBody(r), r.status)),
-        Effect.scoped,
-        Effect.timeoutOrElse({
-          duration: revokeTimeout,
-          orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: `no answer within ${Math.round(Duration.toMillis(revokeTimeout) / 1000)} s` }))
+      const { status } = yield* send(
+        post(url, {
+          token: Redacted.value(request.token),
+          token_type_hint: request.tokenTypeHint,
+          client_id: request.clientId
         }),
-        Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e)))
-      )
+        revokeTimeout
+      ).pipe(Effect.provideService(HttpClient.HttpClient, client))
       if (status < 200 || status >= 300) {
         return yield* new Errors.NetworkError({ target, detail: `the issuer answered HTTP ${status} to the revocation request` })
       }
