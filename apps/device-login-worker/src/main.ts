@@ -9,9 +9,9 @@
  */
 import { ExitCode, SafeText } from "@codex-auth/core"
 import { Effect, Exit, Layer, Logger, LogLevel, Result } from "effect"
-import { createInterface } from "node:readline"
 import { parseArgs, USAGE } from "./Args.ts"
 import { encode, parseCommand, type WorkerEvent } from "./Protocol.ts"
+import { MAX_LINE_BYTES, readLines } from "./StdinLines.ts"
 import { failureEvent, program } from "./Worker.ts"
 
 declare const __CODEX_AUTH_VERSION__: string | undefined
@@ -57,10 +57,14 @@ if (Result.isFailure(parsed)) {
   process.once("SIGINT", () => cancel("SIGINT"))
   process.once("SIGTERM", () => cancel("SIGTERM"))
   // stdin: "cancel" stops the sign-in; end of input is ignored (a supervisor may close it).
-  const rl = createInterface({ input: process.stdin, terminal: false })
-  rl.on("line", (line) => {
-    if (parseCommand(line) === "cancel") cancel("cancel on stdin")
-    else if (line.trim().length > 0) diag(`ignored unknown command on stdin (only "cancel" is understood)`)
+  // Lines above 64 KiB are dropped unbuffered: memory stays bounded whatever is written.
+  const stopReading = readLines(process.stdin, {
+    onLine: (line) => {
+      if (parseCommand(line) === "cancel") cancel("cancel on stdin")
+      else if (line.trim().length > 0) diag(`ignored unknown command on stdin (only "cancel" is understood)`)
+    },
+    onOverlong: (bytes) =>
+      diag(`warning: ignored a stdin line of ${bytes} bytes (longer than ${MAX_LINE_BYTES / 1024} KiB; only "cancel" is understood)`)
   })
   Effect.runPromiseExit(Effect.provide(program(parsed.success, emit), loggerLayer), { signal: controller.signal }).then((exit) => {
     if (Exit.isSuccess(exit)) {
@@ -72,7 +76,7 @@ if (Result.isFailure(parsed)) {
       if (failed.hint !== null) diag(`hint: ${failed.hint}`)
       process.exitCode = failed.exit_code
     }
-    rl.close()
+    stopReading()
     process.stdin.destroy()
   })
 }

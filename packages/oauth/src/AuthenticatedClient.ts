@@ -25,6 +25,7 @@
  * @since 0.1.0
  */
 import { AuthManager } from "@codex-auth/core"
+import { BoundedBody } from "@codex-auth/tls"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { HttpClient, type HttpClientError, HttpClientRequest, type HttpClientResponse } from "effect/http"
 
@@ -40,7 +41,8 @@ const bearerOf = (headers: Readonly<Record<string, string>>): string | undefined
   return h !== undefined && h.startsWith("Bearer ") ? h.slice("Bearer ".length) : undefined
 }
 
-const discard = (response: HttpClientResponse.HttpClientResponse) => Effect.ignore(response.arrayBuffer)
+/** The 401 body is dropped before the replay, read capped (1 MiB) so it cannot grow without limit. */
+const discard = (response: HttpClientResponse.HttpClientResponse) => BoundedBody.discard(response)
 
 /** Wraps `client` so that every request is authenticated by `manager`. */
 export const withAuth = (manager: AuthManager.AuthManagerShape) => (client: HttpClient.HttpClient): AuthenticatedHttpClient => {

@@ -20,6 +20,7 @@
  *
  * **Gotchas**
  *
+ * Answers are read through the shared `send` (1 MiB cap, time limit, explained transport errors).
  * A timeout or a malformed 200 answer is ambiguous: the issuer may have rotated the token anyway.
  * The error says so, and what the next run does: it sends the stored refresh token once more,
  * which works unless the issuer did rotate it (then, outside the issuer's reuse grace window, the
@@ -29,12 +30,11 @@
  * @since 0.1.0
  */
 import { Errors, RefreshTransport as Port } from "@codex-auth/core"
-import { Tls } from "@codex-auth/tls"
-import { errorCode, jsonObject, malformedToken, targetOf } from "./internal/http.ts"
+import { errorCode, jsonObject, malformedToken, send, targetOf } from "./internal/http.ts"
 import { sanitize } from "./LoginError.ts"
 import { DEFAULT_ORIGINATOR, defaultUserAgent } from "./OAuthConfig.ts"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientRequest } from "effect/http"
 
 export const REFRESH_URL_OVERRIDE_ENV = "CODEX_REFRESH_TOKEN_URL_OVERRIDE"
 export const REVOKE_URL_OVERRIDE_ENV = Port.REVOKE_URL_OVERRIDE_ENV
@@ -91,9 +91,6 @@ export const classifyFailure = (
   })
 }
 
-const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string> =>
-  response.text.pipe(Effect.orElseSucceed(() => ""))
-
 /** The tokens of a 200 answer; `undefined` when it is not a token response, a string when a token is malformed. */
 const parseTokens = (body: string): Port.RefreshedTokens | undefined | string => {
   const map = jsonObject(body)
@@ -132,25 +129,18 @@ export const make = (options: RefreshTransportOptions = {}) =>
     const refresh = Effect.fn("RefreshTransport.refresh")(function*(request: Port.RefreshRequest) {
       const url = refreshOverride ?? `${trimSlash(request.issuer)}/oauth/token`
       const target = targetOf("POST", url)
-      const timeoutText = `no answer within ${Math.round(Duration.toMillis(refreshTimeout) / 1000)} s`
       const nextRun = "Run the command again: it sends the stored refresh token once more, which works unless the issuer did rotate it; if it then says your session has ended, sign in again with `codex-auth login`."
       const ambiguous = `Nothing was saved, and the issuer may already have rotated the refresh token. ${nextRun}`
-      const answer = yield* Effect.gen(function*() {
-        const response = yield* client.execute(post(url, {
+      const answer = yield* send(
+        post(url, {
           client_id: request.clientId,
           grant_type: "refresh_token",
           refresh_reason: request.reason,
           refresh_token: Redacted.value(request.refreshToken)
-        }))
-        return { status: response.status, body: yield* readBody(response) }
-      }).pipe(
-        Effect.scoped,
-        Effect.timeoutOrElse({
-          duration: refreshTimeout,
-          orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: timeoutText, suggestion: ambiguous }))
         }),
-        Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e)))
-      )
+        refreshTimeout,
+        { timeoutSuggestion: ambiguous }
+      ).pipe(Effect.provideService(HttpClient.HttpClient, client))
       if (answer.status >= 200 && answer.status < 300) {
         const tokens = parseTokens(answer.body)
         if (tokens === undefined) {
@@ -171,19 +161,14 @@ export const make = (options: RefreshTransportOptions = {}) =>
     const revoke = Effect.fn("RefreshTransport.revoke")(function*(request: Port.RevokeRequest) {
       const url = Port.revokeUrl(request.issuer, revokeOverride)
       const target = targetOf("POST", url)
-      const status = yield* client.execute(post(url, {
-        token: Redacted.value(request.token),
-        token_type_hint: request.tokenTypeHint,
-        client_id: request.clientId
-      })).pipe(
-        Effect.flatMap((r) => Effect.as(readBody(r), r.status)),
-        Effect.scoped,
-        Effect.timeoutOrElse({
-          duration: revokeTimeout,
-          orElse: () => Effect.fail(new Errors.NetworkError({ target, detail: `no answer within ${Math.round(Duration.toMillis(revokeTimeout) / 1000)} s` }))
+      const { status } = yield* send(
+        post(url, {
+          token: Redacted.value(request.token),
+          token_type_hint: request.tokenTypeHint,
+          client_id: request.clientId
         }),
-        Effect.catchTag("HttpClientError", (e) => Effect.fail(Tls.toNetworkError(target, e)))
-      )
+        revokeTimeout
+      ).pipe(Effect.provideService(HttpClient.HttpClient, client))
       if (status < 200 || status >= 300) {
         return yield* new Errors.NetworkError({ target, detail: `the issuer answered HTTP ${status} to the revocation request` })
       }

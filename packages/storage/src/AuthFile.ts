@@ -11,6 +11,16 @@ import * as fs from "node:fs"
 import { join } from "node:path"
 import { warnOnce } from "./Warnings.ts"
 
+/**
+ * The largest auth.json (or keyring secret) codex-auth reads: 1 MiB. A credentials document is a
+ * few KiB; a larger file is refused (`EFBIG`) before it is read.
+ */
+export const MAX_AUTH_FILE_BYTES = 1024 * 1024
+
+/** The `EFBIG` error for a credentials file of `size` bytes, above {@link MAX_AUTH_FILE_BYTES}. */
+export const tooLarge = (size: number): NodeJS.ErrnoException & { readonly size: number; readonly limit: number } =>
+  Object.assign(new Error(`the file is ${size} bytes, more than ${MAX_AUTH_FILE_BYTES}`), { code: "EFBIG", size, limit: MAX_AUTH_FILE_BYTES })
+
 /** `$CODEX_HOME/auth.json`. */
 export const authFilePath = (codexHome: string): string => join(codexHome, "auth.json")
 
@@ -39,6 +49,8 @@ export const readAuthText = (authPath: string): string | undefined => {
   }
   try {
     const st = fs.fstatSync(fd)
+    // Not read at all when larger than any credentials document can be (EFBIG, MAX_AUTH_FILE_BYTES).
+    if (st.size > MAX_AUTH_FILE_BYTES) throw tooLarge(st.size)
     if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
     const text = fs.readFileSync(fd, "utf8")
     if ((st.mode & 0o077) !== 0 && process.platform !== "win32" && Result.isSuccess(AuthDotJson.parse(text, authPath))) {

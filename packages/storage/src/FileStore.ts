@@ -121,6 +121,10 @@ const errnoText = (e: unknown): string => {
       return "it is not a regular file (a FIFO, socket or device)"
     case "ELOOP":
       return "too many levels of symbolic links"
+    case "EFBIG": {
+      const size = (err as { size?: unknown }).size
+      return `it is ${typeof size === "number" ? `${size} bytes` : "too large"}, more than the 1 MiB a credentials file can be; it was not read`
+    }
     default:
       return err?.code ?? (err instanceof Error ? err.message : String(e))
   }
@@ -132,6 +136,7 @@ const hintFor = (e: unknown, path: string): string | undefined => {
   if (code === "ENOSPC") return "Free some disk space and try again."
   if (code === "EROFS") return "Point CODEX_HOME (or --codex-home) at a writable directory."
   if (code === "EISDIR" || code === "ENOTREG") return `Move ${path} aside (it must be a regular file), then sign in again.`
+  if (code === "EFBIG") return `Move ${path} aside (it is not a credentials file codex-auth will read), then sign in again with \`codex-auth login\`.`
   return undefined
 }
 

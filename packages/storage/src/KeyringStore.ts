@@ -551,8 +551,26 @@ export const makeAccess = (options: KeyringOptions): KeyringAccess => {
   }
 }
 
-/** Parses a keyring secret into a document (a corrupt one names the keyring entry). */
-export const parseSecret = (text: string, location: string) => {
+/**
+ * Parses a keyring secret into a document (a corrupt one names the keyring entry). A secret above
+ * 1 MiB (`AuthFile.MAX_AUTH_FILE_BYTES`, as for auth.json) is refused unparsed: a `StorageError`.
+ */
+export const parseSecret = (
+  text: string,
+  location: string
+): Effect.Effect<AuthDotJson.AuthDocument, Errors.StorageError | Errors.CorruptCredentials> => {
+  const size = Buffer.byteLength(text, "utf8")
+  if (size > AuthFile.MAX_AUTH_FILE_BYTES) {
+    return Effect.fail(
+      new Errors.StorageError({
+        backend: "keyring",
+        operation: "read",
+        location: location.replace(/^keyring: /, ""),
+        detail: `the secret is ${size} bytes, more than the 1 MiB a credentials document can be; it was not parsed`,
+        suggestion: "Remove the keyring entry (`codex-auth logout --local-only`), then sign in again with `codex-auth login`."
+      })
+    )
+  }
   const parsed = AuthDotJson.parse(text, location)
   return Result.isSuccess(parsed) ? Effect.succeed(parsed.success) : Effect.fail(parsed.failure)
 }

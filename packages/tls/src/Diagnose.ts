@@ -12,6 +12,7 @@ import { Duration, Effect, Option } from "effect"
 import { HttpClient } from "effect/http"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
+import * as BoundedBody from "./BoundedBody.ts"
 import { baseRoots, type CaSelection, type Env, loadSelectedCaBundle, selectCaBundle } from "./CaBundle.ts"
 import { proxyFor, readProxySettings } from "./Proxy.ts"
 import * as Tls from "./Tls.ts"
@@ -347,10 +348,13 @@ const checkIssuer = Effect.fnUntraced(function*(
   }
   const started = Date.now()
   const attempt = yield* Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = HttpClient.withScope(yield* HttpClient.HttpClient)
     const response = yield* client.head(issuerUrl)
+    // A HEAD answer has no body; whatever a broken server sends anyway is read capped and dropped.
+    yield* BoundedBody.discard(response)
     return { status: response.status, date: response.headers["date"] }
   }).pipe(
+    Effect.scoped,
     Effect.provide(Tls.layerHttpClientFromSettings(settings)),
     Effect.timeoutOption(options.timeout ?? Duration.seconds(5)),
     Effect.result

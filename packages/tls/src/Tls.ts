@@ -17,7 +17,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as tls from "node:tls"
 import { EnvHttpProxyAgent, WebSocket, type Dispatcher } from "undici"
 import { type CaBundle, type CaSelection, type Env, loadCaBundle, selectCaBundle, trustedRoots } from "./CaBundle.ts"
-import { ProxyConfigError, type ProxySettings, readProxySettings } from "./Proxy.ts"
+import { type ProxyEntry, ProxyConfigError, proxyFor, type ProxySettings, readProxySettings } from "./Proxy.ts"
 
 /** What the environment asks for: the CA bundle (if any) and the proxies. */
 export interface NetworkSettings {
@@ -91,7 +91,7 @@ export const nodeTlsOptions = (settings: NetworkSettings): { ca: Array<string> }
  */
 export const makeDispatcherUnsafe = (settings: NetworkSettings): Dispatcher => {
   const secureContext = secureContextFor(settings)
-  return new EnvHttpProxyAgent({
+  const agent = new EnvHttpProxyAgent({
     // An empty string (not undefined) stops undici from falling back to process.env.
     httpProxy: settings.proxy.http === undefined ? "" : Redacted.value(settings.proxy.http.url),
     httpsProxy: settings.proxy.https === undefined ? "" : Redacted.value(settings.proxy.https.url),
@@ -100,6 +100,7 @@ export const makeDispatcherUnsafe = (settings: NetworkSettings): Dispatcher => {
     requestTls: { secureContext },
     proxyTls: { secureContext }
   })
+  return recordingProxy(agent, settings.proxy)
 }
 
 /** The dispatcher as a scoped resource (closed with the scope). */
@@ -265,16 +266,78 @@ const collectErrors = (root: unknown): Array<Record<string, unknown>> => {
   return out
 }
 
+/** Codes of a connection that could not be opened at all. */
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT"
+])
+/** Codes of a connection the other side dropped. */
+const DROPPED_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"])
+
+/** Options of {@link describeNetworkFailure} and {@link toNetworkError}. */
+export interface ExplainOptions {
+  /** The current CA selection (`undefined`: none); when the key is absent, the one `process.env` makes. */
+  readonly ca?: CaSelection | undefined
+}
+
+/** Errors of requests that went through a proxy, with that proxy (set by {@link makeDispatcherUnsafe}). */
+const viaProxy = new WeakMap<object, ProxyEntry>()
+
+/** The proxy a failed request went through, when the dispatcher recorded one. */
+export const proxyOfFailure = (cause: unknown): ProxyEntry | undefined => {
+  for (const e of collectErrors(cause)) {
+    const entry = viaProxy.get(e)
+    if (entry !== undefined) return entry
+  }
+  return undefined
+}
+
+/**
+ * Wraps a dispatcher so that a transport error of a request sent through a proxy remembers that
+ * proxy: undici reports a dead proxy as a bare `connect ECONNREFUSED host:port`.
+ */
+const recordingProxy = (dispatcher: Dispatcher, settings: ProxySettings): Dispatcher => {
+  if (settings.http === undefined && settings.https === undefined) return dispatcher
+  return dispatcher.compose((dispatch) => (opts, handler) => {
+    let entry: ProxyEntry | undefined
+    try {
+      entry = opts.origin === undefined ? undefined : proxyFor(settings, new URL(String(opts.origin)))
+    } catch {
+      entry = undefined
+    }
+    if (entry === undefined) return dispatch(opts, handler)
+    const proxied = entry
+    return dispatch(
+      opts,
+      new Proxy(handler, {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver)
+          if ((property === "onResponseError" || property === "onError") && typeof value === "function") {
+            return (...args: Array<unknown>) => {
+              const error = args[args.length - 1]
+              if (typeof error === "object" && error !== null) viaProxy.set(error, proxied)
+              return (value as (...a: Array<unknown>) => unknown).apply(target, args)
+            }
+          }
+          return value
+        }
+      })
+    )
+  })
+}
+
 /**
  * Explains a failed request or WebSocket: an untrusted certificate gets the `CODEX_CA_CERTIFICATE`
- * advice (or, when a bundle is already selected, advice about that bundle), a proxy failure names
- * the proxy variables. `options.ca` is the current CA selection (`undefined`: none); when the key
- * is absent, the selection `process.env` makes is used.
+ * advice (or, when a bundle is already selected, advice about that bundle); a connection that
+ * could not be opened through a proxy names that proxy (credentials masked) and its variable; a
+ * connection reset or closed by the other side says so. Every explanation has a next step.
  */
-export const describeNetworkFailure = (
-  cause: unknown,
-  options: { readonly ca?: CaSelection | undefined } = {}
-): NetworkFailure => {
+export const describeNetworkFailure = (cause: unknown, options: ExplainOptions = {}): NetworkFailure => {
   const ca = "ca" in options ? options.ca : selectCaBundle(process.env)
   const chain = collectErrors(cause)
   const codes = chain.map((e) => (typeof e.code === "string" ? e.code : undefined)).filter((c) => c !== undefined)
@@ -307,27 +370,51 @@ export const describeNetworkFailure = (
       suggestion: "Run `codex-auth doctor` to check the clock, the CA bundle and the proxy in effect."
     }
   }
+  const proxy = proxyOfFailure(cause)
+  const proxyName = proxy === undefined ? undefined : `${proxy.display} (from ${proxy.variable})`
   const proxyMessage = messages.find((m) => /proxy/i.test(m))
   if (proxyMessage !== undefined) {
     const status = proxyMessage.match(/\((\d{3})\)/)?.[1]
     return {
       code: codes[0] ?? "PROXY",
-      detail: `the proxy refused the connection: ${proxyMessage}`,
+      detail: `the proxy${proxyName === undefined ? "" : ` ${proxyName}`} refused the connection: ${proxyMessage}`,
       permanent: status === "407",
       suggestion: status === "407"
         ? "The proxy wants credentials: put them in HTTPS_PROXY as http://user:password@host:port, or ask for an exception in NO_PROXY."
         : "Check HTTPS_PROXY / HTTP_PROXY / NO_PROXY (`codex-auth doctor` shows which proxy is in effect)."
     }
   }
-  const code = codes.find((c) => /^E[A-Z]+$/.test(c)) ?? codes[0]
-  const message = messages.find((m) => m !== "fetch failed" && !/^Transport error/.test(m)) ?? messages[0] ?? String(cause)
+  const code = codes.find((c) => /^E[A-Z]+$/.test(c)) ?? codes.find((c) => DROPPED_CODES.has(c) || CONNECT_CODES.has(c)) ?? codes[0]
+  const message = messages.find((m) => m !== "fetch failed" && !/^Transport error/.test(m) && !/^Decode error/.test(m)) ?? messages[0] ??
+    String(cause)
+  const raw = code === undefined || message.includes(code) ? message : `${message} (${code})`
+  if (code !== undefined && CONNECT_CODES.has(code) && proxy !== undefined) {
+    return {
+      code,
+      detail: `the proxy ${proxyName} cannot be reached: ${raw}`,
+      permanent: false,
+      suggestion: `Check that the proxy at ${proxy.display} is running and reachable, or fix or unset ${proxy.variable} (NO_PROXY lists hosts reached directly); \`codex-auth doctor\` shows the proxy in effect. Then try again.`
+    }
+  }
+  if (code !== undefined && DROPPED_CODES.has(code)) {
+    const midAnswer = chain.some((e) => e._tag === "DecodeError")
+    const how = code === "ECONNRESET" ? "reset" : "closed"
+    return {
+      code,
+      detail: `the connection was ${how} by the other side ${midAnswer ? "in the middle of the answer" : "before an answer came"}${
+        proxyName === undefined ? "" : ` (through the proxy ${proxyName})`
+      } (${code === "UND_ERR_SOCKET" ? message : code})`,
+      permanent: false,
+      suggestion: `The issuer${proxy === undefined ? "" : " or the proxy"} dropped the connection: check that it is reachable (\`codex-auth doctor\`), then try again.`
+    }
+  }
   return {
     code,
-    detail: code === undefined || message.includes(code) ? message : `${message} (${code})`,
+    detail: raw,
     permanent: false,
-    suggestion: code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT"
-      ? "Check the network and any proxy settings (`codex-auth doctor`)."
-      : undefined
+    suggestion: code !== undefined && CONNECT_CODES.has(code)
+      ? "Check the network and any proxy settings (`codex-auth doctor`), then try again."
+      : "Check that the issuer and any proxy are reachable (`codex-auth doctor`), then try again."
   }
 }
 
@@ -335,14 +422,10 @@ export const describeNetworkFailure = (
 export const isPermanentNetworkFailure = (cause: unknown): boolean => describeNetworkFailure(cause, { ca: undefined }).permanent
 
 /**
- * A core `NetworkError` for `target` (no secrets in it: pass a URL without query), explained.
- * `options.ca` as in {@link describeNetworkFailure}.
+ * A core `NetworkError` for `target` (no secrets in it: pass a URL without query, e.g.
+ * `POST https://host/path`), explained. Options as in {@link describeNetworkFailure}.
  */
-export const toNetworkError = (
-  target: string,
-  cause: unknown,
-  options: { readonly ca?: CaSelection | undefined } = {}
-): NetworkError => {
+export const toNetworkError = (target: string, cause: unknown, options: ExplainOptions = {}): NetworkError => {
   const failure = describeNetworkFailure(cause, options)
   return new NetworkError({
     target,

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as BoundedBody from "./BoundedBody.ts"
 export * as CaBundle from "./CaBundle.ts"
 export * as DevCertificates from "./DevCertificates.ts"
 export * as Proxy from "./Proxy.ts"

@@ -1,12 +1,13 @@
 /**
- * One request to the issuer: status and body text, with a time limit, transport failures turned
+ * One request to the issuer: status and body text, with a time limit and a size limit (the body
+ * is read through `@codex-auth/tls`'s `BoundedBody`, capped at 1 MiB), transport failures turned
  * into a core `NetworkError` that explains TLS and proxy problems (via `@codex-auth/tls`).
  * Bodies are returned to the decoder only; they are never logged.
  *
  * @internal
  */
 import { Errors, SafeText } from "@codex-auth/core"
-import { Tls } from "@codex-auth/tls"
+import { BoundedBody, Tls } from "@codex-auth/tls"
 import { Duration, Effect } from "effect"
 import { HttpClient, type HttpClientRequest } from "effect/http"
 
@@ -28,16 +29,28 @@ const retryAfter = (value: string | undefined): number | undefined => {
   return Number.isNaN(date) ? undefined : Math.max(0, Math.min(date - Date.now(), 600_000))
 }
 
-/** Sends `request`, reads the whole body; fails with `NetworkError` on transport errors or after `timeout`. */
+export interface SendOptions {
+  /** The hint of the timeout error (default: none beyond the detail). */
+  readonly timeoutSuggestion?: string
+  /** The body cap (default `BoundedBody.MAX_ANSWER_BYTES`, 1 MiB). */
+  readonly maxBytes?: number
+}
+
+/**
+ * Sends `request` and reads its body, at most 1 MiB of it; fails with `NetworkError` on transport
+ * errors, on an oversized answer (at once, aborting the request) or after `timeout`.
+ */
 export const send = (
   request: HttpClientRequest.HttpClientRequest,
-  timeout: Duration.Input
+  timeout: Duration.Input,
+  options: SendOptions = {}
 ): Effect.Effect<Answer, Errors.NetworkError, HttpClient.HttpClient> => {
   const target = targetOf(request.method, request.url)
   return Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    // Scoped: closing the scope aborts the request, also when its body was never pulled.
+    const client = HttpClient.withScope(yield* HttpClient.HttpClient)
     const response = yield* client.execute(request)
-    const body = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
+    const body = yield* BoundedBody.readText(response, target, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes })
     return { status: response.status, body, retryAfterMs: retryAfter(response.headers["retry-after"]) }
   }).pipe(
     Effect.scoped,
@@ -48,7 +61,11 @@ export const send = (
       duration: timeout,
       orElse: () =>
         Effect.fail(
-          new Errors.NetworkError({ target, detail: `no answer within ${Math.round(Duration.toMillis(Duration.fromInputUnsafe(timeout)) / 1000)} s` })
+          new Errors.NetworkError({
+            target,
+            detail: `no answer within ${Math.round(Duration.toMillis(Duration.fromInputUnsafe(timeout)) / 1000)} s`,
+            suggestion: options.timeoutSuggestion ?? "The issuer did not answer in time: check that it and any proxy are reachable (`codex-auth doctor`), then try again."
+          })
         )
     })
   )
