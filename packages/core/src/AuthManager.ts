@@ -397,7 +397,7 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
     new Errors.NetworkError({
       target: b.error.target,
       detail: `${b.error.detail}; the access token has expired and the refresh is not retried for another ${Math.max(1, Math.ceil((b.until - t) / 1000))} s`,
-      suggestion: "Refresh tokens rotate, so codex-auth never resends one blindly. Check the network and try again shortly."
+      suggestion: "Refresh tokens rotate, so this process does not send the refresh again during the back-off. Check the network (`codex-auth doctor`), then try again once it has passed."
     })
 
   const reasonFor = (l: Loaded, t: number): RefreshReason =>
