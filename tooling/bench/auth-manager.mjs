@@ -34,7 +34,6 @@ console.log(`  uncontended acquire + release:              ${lock.microsPerPair.
 if (!values["skip-storm"]) {
   const sizes = values.sizes.split(",").map(Number)
   const { rows } = await storms(sizes, Number(values.runs))
-  const one = rows.find((r) => r.processes === 1)?.refreshMs ?? rows[0].refreshMs
   console.log(`\nrefresh storm (built CLI \`codex-auth token\`, expired token, strict mock issuer; median of ${values.runs}):`)
   console.log("  processes | wall time (refresh) | same N, valid token | ratio expired/valid | first start to POST | refresh requests | distinct tokens | failures")
   for (const r of rows) {

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import { doctor } from "./commands/doctor.ts"
 import { login } from "./commands/login.ts"
@@ -26,7 +26,7 @@ export const presenterLayer = CliOutput.layerPresenter({
 })
 
 export const program = (version: string) =>
-  Command.run(cli, { version }).pipe(Effect.provide(presenterLayer), Effect.provide(NodeServices.layer))
+  Command.run(cli, { version }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, presenterLayer)))
 
 /** Parses `process.argv` and runs the command; resolves with the exit code (failures already rendered on stderr). */
 export const run = (version: string, signal: AbortSignal): Promise<number> => toExitCode(program(version), signal)

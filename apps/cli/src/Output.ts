@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { Errors, ExitCode, SafeText } from "@codex-auth/core"
-import { Cause, Data, Effect, Layer, Logger, LogLevel } from "effect"
+import { Cause, Data, Effect, type Layer, Logger, LogLevel } from "effect"
 
 /** Prints on stderr, adding a final newline. (stdout: `programs/Stdout.ts`, one writer for all commands.) */
 export const stderr = (text: string) => Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`))

@@ -5,7 +5,7 @@
  * echoed anywhere.
  */
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import { Command } from "effect/cli"
 import { TestConsole } from "effect/testing"
 import { describe, expect, it } from "vitest"
@@ -19,7 +19,7 @@ const run = (argv: ReadonlyArray<string>) =>
       const logs = (yield* TestConsole.logLines).join("\n")
       const errors = (yield* TestConsole.errorLines).join("\n")
       return { exit, logs, errors }
-    }).pipe(Effect.provide(presenterLayer), Effect.provide(TestConsole.layer), Effect.provide(NodeServices.layer))
+    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, presenterLayer, TestConsole.layer)))
   )
 
 const failure = async (argv: ReadonlyArray<string>) => {

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { ExitCode, SafeText } from "@codex-auth/core"
-import { Effect, Exit, Layer, Logger, LogLevel, Result } from "effect"
+import { Effect, Exit, type Layer, Logger, LogLevel, Result } from "effect"
 import { parseArgs, USAGE } from "./Args.ts"
 import { encode, parseCommand, type WorkerEvent } from "./Protocol.ts"
 import { MAX_LINE_BYTES, readLines } from "./StdinLines.ts"

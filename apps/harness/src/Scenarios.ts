@@ -115,6 +115,7 @@ const cliRun = (ctx: Ctx, args: ReadonlyArray<string>, options: { readonly input
     return r
   })
 
+// biome-ignore lint/suspicious/noExplicitAny: scenario checks read whatever auth.json holds, field by field
 const authJson = (ctx: Ctx): Record<string, any> | undefined => {
   const path = join(ctx.codexHome, "auth.json")
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined

@@ -52,6 +52,7 @@ export const hasUnsafe = (text: string): boolean => UNSAFE_ONE.test(text)
  * escape("a\u001b]0;pwned\u0007@example.com") // => "a\\x1b]0;pwned\\x07@example.com"
  * ```
  */
+// biome-ignore lint/suspicious/noShadowRestrictedNames: used as `SafeText.escape`; the global `escape` is deprecated and unused here
 export const escape = (text: string): string =>
   text.replace(UNSAFE, (c) => {
     const n = c.charCodeAt(0)

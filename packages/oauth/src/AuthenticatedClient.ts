@@ -38,7 +38,7 @@ export class AuthenticatedClient extends Context.Service<AuthenticatedClient, Au
 
 const bearerOf = (headers: Readonly<Record<string, string>>): string | undefined => {
   const h = headers["authorization"]
-  return h !== undefined && h.startsWith("Bearer ") ? h.slice("Bearer ".length) : undefined
+  return h?.startsWith("Bearer ") ? h.slice("Bearer ".length) : undefined
 }
 
 /** The 401 body is dropped before the replay, read capped (1 MiB) so it cannot grow without limit. */

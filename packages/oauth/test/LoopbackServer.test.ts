@@ -3,7 +3,7 @@
  * taken on either address is skipped; all taken → `port_in_use` naming the ports. (The login
  * lock: packages/storage/test/LoginLock.test.ts.)
  */
-import { Errors } from "@codex-auth/core"
+import type { Errors } from "@codex-auth/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { createServer, type Server } from "node:net"

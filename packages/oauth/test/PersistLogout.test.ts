@@ -108,10 +108,12 @@ describe("Logout.logout", () => {
       Effect.gen(function*() {
         const tokens = yield* mock.control.mintTokens({})
         const report = yield* Logout.logout({ localOnly: false, fallback: { issuer: "https://unused.example", clientId: "x" } }).pipe(
-          Effect.provide(MemoryStore.layer(chatgptDoc(tokens, "https://provenance.example"))),
-          // The transport reads the override from the same provider as the report.
-          Effect.provide(RefreshTransport.layerWith({ revokeTimeout: "3 seconds" })),
-          Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ CODEX_REVOKE_TOKEN_URL_OVERRIDE: `${mock.url}/oauth/revoke?x=secret` })))
+          Effect.provide(
+            // The transport reads the override from the same provider as the report.
+            Layer.mergeAll(MemoryStore.layer(chatgptDoc(tokens, "https://provenance.example")), RefreshTransport.layerWith({ revokeTimeout: "3 seconds" })).pipe(
+              Layer.provideMerge(ConfigProvider.layer(ConfigProvider.fromUnknown({ CODEX_REVOKE_TOKEN_URL_OVERRIDE: `${mock.url}/oauth/revoke?x=secret` })))
+            )
+          )
         )
         assert.deepStrictEqual(report.revocation, { _tag: "Revoked", tokenType: "refresh_token" })
         assert.strictEqual(report.issuer, "https://provenance.example")

@@ -72,7 +72,7 @@ describe("callback query and routing (property)", () => {
           expect(stateOk).toBe(true)
           expect(Redacted.value(r.code)).toBe(params.get("code"))
         }
-        if (r._tag === "Denied") assertUserFacing(r.failure, q.code !== undefined && q.code.startsWith("SECRET") ? [q.code] : [])
+        if (r._tag === "Denied") assertUserFacing(r.failure, q.code?.startsWith("SECRET") ? [q.code] : [])
       }),
       { numRuns: 2000 }
     )

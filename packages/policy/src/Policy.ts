@@ -16,11 +16,11 @@
  * @since 0.1.0
  */
 import {
-  AuthDotJson,
+  type AuthDotJson,
   AuthPolicy,
   CredentialStore,
   Env,
-  Errors,
+  type Errors,
   PolicyEnforcement
 } from "@codex-auth/core"
 import { Effect, Layer } from "effect"

@@ -1,7 +1,7 @@
 import { Errors } from "@codex-auth/core"
 import { CodexConfig, Policy } from "@codex-auth/policy"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Layer } from "effect"
+import { ConfigProvider, Effect, Exit, type Layer } from "effect"
 import fc from "fast-check"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"

@@ -1,5 +1,5 @@
-import { AuthDotJson, AuthPolicy, Errors } from "@codex-auth/core"
-import { CodexConfig, Policy, Settings } from "@codex-auth/policy"
+import { type AuthDotJson, AuthPolicy, Errors } from "@codex-auth/core"
+import { CodexConfig, Policy, type Settings } from "@codex-auth/policy"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, Redacted } from "effect"
 import { apiKeyDoc, chatgptDoc, idTokenFor, memoryStore } from "./fixtures.ts"

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Scope } from "effect"
+import { Effect, Option, type Scope } from "effect"
 import * as LockFile from "./LockFile.ts"
 import { LockUnavailable } from "./NativeLock.ts"
 

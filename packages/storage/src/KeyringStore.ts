@@ -396,7 +396,7 @@ export class KeyringClient {
         clearTimeout(timer)
         reject(new KeyringUnavailable({ reason: "error", detail: "interrupted" }))
       }, { once: true })
-      child.stdin.write(JSON.stringify({ id, ...req }) + "\n")
+      child.stdin.write(`${JSON.stringify({ id, ...req })}\n`)
     })
   }
 

@@ -37,6 +37,7 @@ export interface LockPrimitive {
 
 /** The part of koffi the bindings use. */
 export interface Ffi {
+  // biome-ignore lint/suspicious/noExplicitAny: koffi's foreign functions take and return whatever their C prototype says
   readonly load: (path: string | null) => { readonly func: (prototype: string) => (...args: Array<any>) => any }
   readonly errno: () => number
   readonly struct: (name: string, fields: Record<string, string>) => unknown

@@ -1,4 +1,4 @@
-import { AuthDotJson, CredentialStore } from "@codex-auth/core"
+import { AuthDotJson, type CredentialStore } from "@codex-auth/core"
 import { FileStore } from "@codex-auth/storage"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Redacted } from "effect"

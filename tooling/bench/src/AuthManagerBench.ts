@@ -64,7 +64,13 @@ export const hotPath = (options: { readonly calls?: number } = {}): Promise<HotP
   const countingStore = Layer.effect(
     CredentialStore.CredentialStore,
     Effect.map(FileStore.makeFileStore({ codexHome: home }), (s) =>
-      CredentialStore.CredentialStore.of({ ...s, fingerprint: Effect.suspend(() => (fingerprints++, s.fingerprint)) }))
+      CredentialStore.CredentialStore.of({
+        ...s,
+        fingerprint: Effect.suspend(() => {
+          fingerprints++
+          return s.fingerprint
+        })
+      }))
   )
   const noNetwork = Layer.succeed(RefreshTransport.RefreshTransport, RefreshTransport.RefreshTransport.of({
     refresh: () => Effect.die("the hot-path benchmark must not refresh"),

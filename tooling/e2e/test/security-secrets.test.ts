@@ -183,7 +183,7 @@ describe("hostile or corrupt auth.json: a message and an exit code, never a cras
     ["tokens is a string", () => JSON.stringify({ auth_mode: "chatgpt", tokens: REFRESH })],
     ["a JSON array", () => JSON.stringify([API_KEY, REFRESH])],
     ["deep nesting", () => `{"tokens":${"[".repeat(100_000)}${"]".repeat(100_000)}}`],
-    ["not UTF-8", () => "\uFFFD\uFFFE" + REFRESH],
+    ["not UTF-8", () => `\uFFFD\uFFFE${REFRESH}`],
     ["id_token not a JWT", () => JSON.stringify({ auth_mode: "chatgpt", OPENAI_API_KEY: null, tokens: { id_token: REFRESH, access_token: ACCESS, refresh_token: REFRESH } })]
   ]
 

@@ -135,7 +135,7 @@ const browserLogin = (ctx: AppContext, options: ChatGptLoginOptions, mode: Brows
             yield* stderr(`\n  ${SafeText.escape(info.url)}\n`)
             if (mode === "paste") {
               yield* stderr([
-                "After you sign in, the browser is sent to http://localhost:" + (info.port ?? 1455) + "/auth/callback?code=…",
+                `After you sign in, the browser is sent to http://localhost:${info.port ?? 1455}/auth/callback?code=…`,
                 "(the page may fail to load on another machine). Copy the whole address from the address bar and paste it here."
               ].join("\n"))
             } else {
