@@ -100,6 +100,11 @@ const workspaceSideEffectFree = {
 
 const common = {
   bundle: true,
+  // The workspace packages' `exports` offer their TypeScript sources under this condition (their
+  // `import` condition is the tsc output in dist/): the apps bundle the sources, so a build needs
+  // no library build first and `workspaceSideEffectFree` sees `packages/NAME/src` paths. "module"
+  // is esbuild's default, dropped when `conditions` is set.
+  conditions: ["@codex-auth/source", "module"],
   platform: "node",
   target: "node22",
   minify: true,
