@@ -2,23 +2,26 @@
 # Packs every publishable package (packages/* and apps/* that are not private) with `pnpm pack`,
 # which resolves `workspace:*` and `catalog:` to versions, into dist-tarballs/ (git-ignored).
 #
-#   bash scripts/pack.sh [--no-build] [--out DIR]
+#   bash scripts/pack.sh [--no-build] [--out DIR] [--lint]
 #
 # --no-build  pack what is built already (the e2e test runs after `pnpm build`)
 # --out DIR   where the tarballs go (default dist-tarballs/; emptied first)
+# --lint      then publint and @arethetypeswrong/cli on every tarball (scripts/lint-packages.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 root="$(pwd)"
 build=1
+lint=0
 out="$root/dist-tarballs"
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) build=0 ;;
+    --lint) lint=1 ;;
     --out)
       [ $# -ge 2 ] || { echo "error: --out needs a directory." >&2; echo "hint: bash scripts/pack.sh --out /tmp/tarballs" >&2; exit 2; }
       out="$(mkdir -p "$2" && cd "$2" && pwd)"; shift ;;
-    *) echo "error: unknown option $1." >&2; echo "hint: bash scripts/pack.sh [--no-build] [--out DIR]" >&2; exit 2 ;;
+    *) echo "error: unknown option $1." >&2; echo "hint: bash scripts/pack.sh [--no-build] [--out DIR] [--lint]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -38,3 +41,4 @@ done
 for f in "$out"/*.tgz; do
   printf '%8s KB  %s\n' "$(( $(stat -c %s "$f") / 1024 ))" "${f#"$root"/}"
 done
+if [ "$lint" -eq 1 ]; then bash scripts/lint-packages.sh "$out"; fi
