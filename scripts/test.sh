@@ -15,6 +15,10 @@ report_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-test-report.XXXXXX")"
 export CODEX_AUTH_TEST_REPORT_DIR="$report_dir"
 mkdir -p test-artifacts
 status=0
+# The packages as a registry user gets them: pack every publishable one, publint and attw on each.
+pack_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-tarballs.XXXXXX")"
+bash scripts/pack.sh --no-build --out "$pack_dir" --lint || status=$?
+rm -rf "$pack_dir"
 scripts/keyring-session.sh pnpm turbo run test --concurrency=1 --continue --output-logs=full || status=$?
 CODEX_AUTH_TEST_REPORT_SUFFIX="-no-dbus" CODEX_AUTH_KEYRING_EXPECT=unavailable \
   env -u DBUS_SESSION_BUS_ADDRESS pnpm --filter @codex-auth/storage run test:keyring || status=$?

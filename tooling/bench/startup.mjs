@@ -1,4 +1,4 @@
-// Startup benchmark (`pnpm bench:startup [runs]`, after `pnpm --filter @codex-auth/cli build`):
+// Startup benchmark (`pnpm bench:startup [runs]`, after `pnpm --filter codex-auth build`):
 // wall time of `codex-auth login status` and `codex-auth token` beside bare `node -e 0`, measured
 // in the same run with the three commands interleaved, as a ratio of medians. Target: <= 1.50x.
 //

@@ -24,7 +24,7 @@ const plainBanner = [
   "try { __codexAuthModule.enableCompileCache?.(); } catch {}",
   "const require = __codexAuthCreateRequire(import.meta.url);",
   // Effect 4 needs Node >= 22.19: a plain message and exit 9 (ExitCode.Runtime) instead of a crash.
-  "{ const [a = 0, b = 0] = process.versions.node.split('.').map(Number); if (a < 22 || (a === 22 && b < 19)) { process.stderr.write('error: this program needs Node.js 22.19 or newer; this is ' + process.version + '.\\nhint: Install Node 24 (or run `source scripts/env.sh` in the codex-auth repository, which fetches it), then run it again.\\n'); process.exit(9) } }"
+  "{ const [a = 0, b = 0] = process.versions.node.split('.').map(Number); if (a < 22 || (a === 22 && b < 19)) { process.stderr.write('error: this program needs Node.js 22.19 or newer; this is ' + process.version + '.\\nhint: Install Node 24 from https://nodejs.org or with your version manager (nvm install 24), then run it again (in a clone of the repository, `source scripts/env.sh` fetches it).\\n'); process.exit(9) } }"
 ].join("\n")
 
 const builtins = new Set(builtinModules.flatMap((m) => (m.startsWith("node:") ? [m] : [m, `node:${m}`])))
@@ -100,6 +100,11 @@ const workspaceSideEffectFree = {
 
 const common = {
   bundle: true,
+  // The workspace packages' `exports` offer their TypeScript sources under this condition (their
+  // `import` condition is the tsc output in dist/): the apps bundle the sources, so a build needs
+  // no library build first and `workspaceSideEffectFree` sees `packages/NAME/src` paths. "module"
+  // is esbuild's default, dropped when `conditions` is set.
+  conditions: ["@codex-auth/source", "module"],
   platform: "node",
   target: "node22",
   minify: true,

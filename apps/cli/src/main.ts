@@ -22,7 +22,7 @@ const [major = 0, minor = 0] = process.versions.node.split(".").map(Number)
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(
     `error: codex-auth needs Node.js 22.19 or newer; this is ${process.version}.\n` +
-      "hint: Install Node 24 (or run `source scripts/env.sh` in the codex-auth repository, which fetches it), then run the command again.\n"
+      "hint: Install Node 24 from https://nodejs.org or with your version manager (nvm install 24), then run the command again (in a clone of the repository, `source scripts/env.sh` fetches it).\n"
   )
   process.exit(9)
 }

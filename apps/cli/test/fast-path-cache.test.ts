@@ -19,7 +19,7 @@ const home = join(root, "codex-home")
 const key = "sk-proj-cachetest0123456789abcdef"
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error(`${cli} does not exist: build it first (pnpm --filter @codex-auth/cli build)`)
+  if (!existsSync(cli)) throw new Error(`${cli} does not exist: build it first (pnpm --filter codex-auth build)`)
   mkdirSync(home, { recursive: true, mode: 0o700 })
   writeFileSync(join(home, "auth.json"), JSON.stringify({ OPENAI_API_KEY: key, tokens: null, last_refresh: null }), { mode: 0o600 })
 })

@@ -183,7 +183,7 @@ const both = async (s: Situation, args: ReadonlyArray<string>, options: { readon
 }
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error(`${cli} does not exist: build it first (pnpm --filter @codex-auth/cli build)`)
+  if (!existsSync(cli)) throw new Error(`${cli} does not exist: build it first (pnpm --filter codex-auth build)`)
 })
 
 // ---------------------------------------------------------------------------------------------

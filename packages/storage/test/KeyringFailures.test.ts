@@ -177,7 +177,8 @@ Effect.runPromiseExit(Effect.provide(program, Selection.layer({ mode: "keyring",
     )
     try {
       const t0 = Date.now()
-      const child = spawn(process.execPath, [script], {
+      // The workspace packages from their sources, as in the tests (see tooling/vitest/vitest.shared.ts).
+      const child = spawn(process.execPath, ["--conditions=@codex-auth/source", script], {
         cwd: pkg,
         env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address },
         stdio: ["ignore", "pipe", "pipe"]

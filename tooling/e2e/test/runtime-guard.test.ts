@@ -21,6 +21,7 @@ describe("Node.js version guard", () => {
       expect(r.code, r.stderr).toBe(9)
       expect(r.stderr).toContain("needs Node.js 22.19 or newer; this is v20.20.2")
       expect(r.stderr).toContain("hint:")
+      expect(r.stderr).toContain("https://nodejs.org")
       expect(r.stdout).toBe("")
     })
   }

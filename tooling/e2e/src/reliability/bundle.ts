@@ -29,6 +29,7 @@ export const bundleScript = (entry: string): Promise<string> => {
       outfile,
       bundle: true,
       platform: "node",
+      conditions: ["@codex-auth/source", "module"],
       format: "esm",
       target: "node22",
       minify: true,
