@@ -33,6 +33,7 @@ import * as LockFile from "@codex-auth/storage/LockFile"
 import * as Ownership from "@codex-auth/storage/Ownership"
 import { Option, Redacted, Result } from "effect"
 import { type FSWatcher, statSync, watch } from "node:fs"
+import { basename } from "node:path"
 import type { FastArgs } from "./FastArgs.ts"
 import { writeStdout } from "./programs/Stdout.ts"
 import * as StatusReport from "./StatusReport.ts"
@@ -119,6 +120,16 @@ const refreshOrWait = async (args: FastArgs, first: Read): Promise<LeanResult> =
   const deadline = Date.now() + REFRESH_WAIT_MS
   let seen = fingerprint(first.authPath)
   let wake: (() => void) | undefined
+  // A change notified while this waiter was busy (reading, trying the lock) is kept for its next
+  // sleep: the refresher's commit notifies twice (its temporary file, then the rename over
+  // auth.json), and losing the second would cost a whole RETRY_WATCHED_MS.
+  let changed = false
+  const authName = basename(first.authPath)
+  const notify = (file: string | null) => {
+    if (file !== null && file !== authName) return
+    if (wake === undefined) changed = true
+    else wake()
+  }
   let watcher: FSWatcher | undefined
   try {
     for (;;) {
@@ -153,10 +164,15 @@ const refreshOrWait = async (args: FastArgs, first: Read): Promise<LeanResult> =
       if (Date.now() >= deadline) return undefined
       if (watcher === undefined) {
         try {
-          watcher = watch(first.codexHome, () => wake?.())
+          watcher = watch(first.codexHome, (_event, file) => notify(file))
+          continue // auth.json may have changed before the watch began: look once more
         } catch {
           // no change notifications here (some network file systems): the timer alone wakes us
         }
+      }
+      if (changed) {
+        changed = false
+        continue
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => wake?.(), watcher === undefined ? RETRY_UNWATCHED_MS : RETRY_WATCHED_MS)
