@@ -15,7 +15,7 @@ import type { RootFlags } from "./Root.ts"
 export interface AppContext {
   readonly codexHome: CodexHome.CodexHome
   /** `--store`, when given; configuration decides otherwise (managed configuration wins over it). */
-  readonly storeFlag: Selection.StoreMode | undefined
+  readonly storeFlag: Selection.StoreFlag | undefined
   /** Raw `-c key=value` overrides. */
   readonly overrides: ReadonlyArray<string>
 }

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { SafeText } from "@codex-auth/core"
+import { type CredentialStore, SafeText } from "@codex-auth/core"
 
 export type WorkerEvent =
   | {
@@ -29,7 +29,7 @@ export type WorkerEvent =
   | { readonly type: "approved" }
   | {
     readonly type: "stored"
-    readonly store: "file" | "keyring" | "memory"
+    readonly store: CredentialStore.StoreBackend
     readonly location: string
     readonly email: string | null
     readonly account_id: string | null

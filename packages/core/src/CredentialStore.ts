@@ -1,6 +1,6 @@
 /**
  * The credential cache every codex-auth program shares, as a service. Layers live in
- * `@codex-auth/storage` (file, keyring, auto, memory); core only names the contract.
+ * `@codex-auth/storage` (file, keyring, auto, ephemeral); core only names the contract.
  *
  * @since 0.1.0
  */
@@ -8,12 +8,22 @@ import { Context, type Effect, type Option } from "effect"
 import type { AuthDocument } from "./AuthDotJson.ts"
 import type { CorruptCredentials, StorageError } from "./Errors.ts"
 
+/**
+ * `cli_auth_credentials_store`, in the Codex CLI's words: the one spelling of a store mode for
+ * configuration, flags, `login status`, errors and the device-login worker's protocol.
+ * `ephemeral` keeps the credentials in this process's memory only.
+ */
+export type StoreMode = "file" | "keyring" | "auto" | "ephemeral"
+
+/** The backend a mode resolves to (`auto` picks the keyring or the file). */
+export type StoreBackend = Exclude<StoreMode, "auto">
+
 /** Which backend holds (or would hold) the credentials, and why. */
 export interface StoreInfo {
   /** What `cli_auth_credentials_store` (or `--store`) asked for. */
-  readonly mode: "file" | "keyring" | "auto" | "memory"
+  readonly mode: StoreMode
   /** The backend actually in use. */
-  readonly backend: "file" | "keyring" | "memory"
+  readonly backend: StoreBackend
   /** `$CODEX_HOME/auth.json`, or `keyring: Codex Auth / cli|…`; never a secret. */
   readonly location: string
   /** Set in auto mode when the keyring could not be used (no D-Bus session, locked, timeout, …). */

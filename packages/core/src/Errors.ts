@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
+import type { StoreMode } from "./CredentialStore.ts"
 import { ExitCode } from "./ExitCode.ts"
 
 /** Implemented by every error meant for a person. */
@@ -57,7 +58,7 @@ export class UsageError extends Data.TaggedError("UsageError")<{
 export type StorageOperation = "read" | "write" | "delete" | "lock" | "permissions"
 
 export class StorageError extends Data.TaggedError("StorageError")<{
-  readonly backend: "file" | "keyring" | "memory" | "auto"
+  readonly backend: StoreMode
   readonly operation: StorageOperation
   /** File path or keyring entry description; never a secret. */
   readonly location: string
@@ -197,9 +198,35 @@ export class TlsConfigError extends Data.TaggedError("TlsConfigError")<{
   }
 }
 
+/**
+ * Every `LoginFailed.code`: stable machine codes (the device-login worker's `failed.reason`, the
+ * CLI's `--json` failures). The messages and next steps for each live in `@codex-auth/oauth`'s
+ * `LoginError`.
+ */
+export const LOGIN_FAILURE_CODES = [
+  "access_denied",
+  "missing_codex_entitlement",
+  "workspace_not_allowed",
+  "oauth_error",
+  "timeout",
+  "port_in_use",
+  "port_denied",
+  "login_in_progress",
+  "paste_invalid",
+  "no_input",
+  "invalid_grant",
+  "invalid_client",
+  "invalid_token_response",
+  "token_endpoint_error",
+  "device_auth_disabled",
+  "device_code_expired",
+  "device_auth_failed"
+] as const
+export type LoginFailureCode = (typeof LOGIN_FAILURE_CODES)[number]
+
 export class LoginFailed extends Data.TaggedError("LoginFailed")<{
-  /** Stable machine code: access_denied, missing_codex_entitlement, timeout, port_in_use, device_code_expired, device_auth_disabled, state_mismatch, ... */
-  readonly code: string
+  /** Stable machine code (see {@link LOGIN_FAILURE_CODES}). */
+  readonly code: LoginFailureCode
   readonly detail: string
   readonly suggestion?: string
 }> implements UserFacing {

@@ -64,11 +64,11 @@ const makeStore = (initial?: Doc) => {
     probeFailures: 0,
     saveFailures: 0
   }
-  const full = (operation: "write") => new Errors.StorageError({ backend: "memory", operation, location: "memory", detail: "no space left on the device" })
+  const full = (operation: "write") => new Errors.StorageError({ backend: "ephemeral", operation, location: "memory", detail: "no space left on the device" })
   const lock = Semaphore.makeUnsafe(1)
   const refreshLock = Semaphore.makeUnsafe(1)
   const shape = CredentialStore.CredentialStore.of({
-    info: Effect.succeed({ mode: "memory", backend: "memory", location: "memory", fallbackReason: undefined }),
+    info: Effect.succeed({ mode: "ephemeral", backend: "ephemeral", location: "memory", fallbackReason: undefined }),
     load: Effect.sync(() => {
       state.loads++
       return Option.fromNullishOr(state.doc)

@@ -12,27 +12,9 @@
  */
 import { Errors, SafeText } from "@codex-auth/core"
 
-/** Every `LoginFailed.code` this package produces. */
-export const LoginFailureCodes = [
-  "access_denied",
-  "missing_codex_entitlement",
-  "workspace_not_allowed",
-  "oauth_error",
-  "timeout",
-  "port_in_use",
-  "port_denied",
-  "login_in_progress",
-  "paste_invalid",
-  "no_input",
-  "invalid_grant",
-  "invalid_client",
-  "invalid_token_response",
-  "token_endpoint_error",
-  "device_auth_disabled",
-  "device_code_expired",
-  "device_auth_failed"
-] as const
-export type LoginFailureCode = (typeof LoginFailureCodes)[number]
+/** Every `LoginFailed.code` (core's one list; `login_in_progress` comes from storage's login lock). */
+export const LoginFailureCodes = Errors.LOGIN_FAILURE_CODES
+export type LoginFailureCode = Errors.LoginFailureCode
 
 /**
  * Escapes control and bidi characters (`\x1b`, `\u202e`: core's `SafeText.escape`), collapses

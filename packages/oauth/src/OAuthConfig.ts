@@ -40,7 +40,7 @@ const defaults = (): OAuthClientConfig => ({
 
 export class OAuthConfig extends Context.Service<OAuthConfig, OAuthClientConfig>()("@codex-auth/oauth/OAuthConfig") {
   /** The production issuer and Codex's public client. */
-  static readonly layerDefault = Layer.succeed(OAuthConfig, OAuthConfig.of(defaults()))
+  static readonly layer = Layer.succeed(OAuthConfig, OAuthConfig.of(defaults()))
   /** A fixed configuration (tests, library users). */
   static readonly layerWith = (config: Partial<OAuthClientConfig> & { readonly issuer: string }) =>
     Layer.succeed(OAuthConfig, OAuthConfig.of({ ...defaults(), ...config, issuer: config.issuer.replace(/\/+$/, "") }))

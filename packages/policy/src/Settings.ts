@@ -19,17 +19,19 @@
  * @since 0.1.0
  */
 import { Errors } from "@codex-auth/core"
-import type { AuthPolicy } from "@codex-auth/core"
+import type { AuthPolicy, CredentialStore } from "@codex-auth/core"
 import { Result } from "effect"
 import { findKeyLine, type Override, OVERRIDE_FILE, type TomlTable } from "./TomlSource.ts"
 
 export type LoginMethod = AuthPolicy.LoginMethod
 
-/** `cli_auth_credentials_store`; `ephemeral` (memory, this process only) is accepted as newer Codex does. */
-export type CredentialsStoreMode = "file" | "keyring" | "auto" | "ephemeral"
+/** `cli_auth_credentials_store` (core's one store-mode literal); `ephemeral` (memory, this process only) is accepted as newer Codex does. */
+export type CredentialsStoreMode = CredentialStore.StoreMode
 
 export const LOGIN_METHODS: ReadonlyArray<LoginMethod> = ["chatgpt", "api"]
-export const STORE_MODES: ReadonlyArray<CredentialsStoreMode> = ["file", "keyring", "auto", "ephemeral"]
+// A record, so that a mode added to core's literal fails to compile here until it is listed.
+const storeModes: Record<CredentialsStoreMode, true> = { file: true, keyring: true, auto: true, ephemeral: true }
+export const STORE_MODES = Object.keys(storeModes) as ReadonlyArray<CredentialsStoreMode>
 
 /** Values of a `config.toml`-shaped layer (user, `-c`, managed). Absent keys are unset. */
 export interface ConfigValues {

@@ -7,7 +7,6 @@
  * @since 0.1.0
  */
 import { AuthPolicy, type CredentialStore, type Errors } from "@codex-auth/core"
-import * as MemoryStore from "@codex-auth/storage/MemoryStore"
 import * as Selection from "@codex-auth/storage/Selection"
 import { Effect, Layer } from "effect"
 import * as CodexConfig from "./CodexConfig.ts"
@@ -19,18 +18,18 @@ export interface StartupOptions {
   /** Raw `-c key=value` overrides. */
   readonly overrides: ReadonlyArray<string>
   /** `--store`, when given; configuration decides otherwise (managed configuration wins over it). */
-  readonly storeFlag: Selection.StoreMode | undefined
+  readonly storeFlag: Selection.StoreFlag | undefined
   /** Log out and fail when stored credentials break the policy (default true; `logout` and `doctor` skip it). */
   readonly enforcePolicy?: boolean
 }
 
-/** The credential store the configuration selects: `ephemeral` (memory only) or a `Selection` store. */
+/** The credential store the configuration selects (`Selection`). */
 export const storeLayer = (
   config: CodexConfig.CodexConfigShape,
   options: Pick<StartupOptions, "codexHome" | "storeFlag">
 ): Layer.Layer<CredentialStore.CredentialStore, Errors.StorageError> => {
   const mode = CodexConfig.effectiveStoreMode(config, options.storeFlag)
-  return mode.value === "ephemeral" ? MemoryStore.layer() : Selection.layer({ mode: mode.value, codexHome: options.codexHome })
+  return Selection.layer({ mode: mode.value, codexHome: options.codexHome })
 }
 
 /** CodexConfig + CredentialStore + AuthPolicy, with the startup policy check unless `enforcePolicy` is false. */

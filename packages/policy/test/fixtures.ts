@@ -48,7 +48,7 @@ export const memoryStore = (
   const layer = Layer.succeed(
     CredentialStore.CredentialStore,
     CredentialStore.CredentialStore.of({
-      info: Effect.succeed({ mode: "memory", backend: "memory", location: "memory", fallbackReason: undefined }),
+      info: Effect.succeed({ mode: "ephemeral", backend: "ephemeral", location: "memory", fallbackReason: undefined }),
       load: options.corrupt
         ? Effect.fail(new Errors.CorruptCredentials({ location: "memory", detail: "not valid JSON" }))
         : Effect.sync(() => probe.current),
@@ -56,7 +56,7 @@ export const memoryStore = (
       probeWrite: Effect.void,
       remove: options.removeFails
         ? Effect.fail(
-          new Errors.StorageError({ backend: "memory", operation: "delete", location: "memory", detail: "read-only" })
+          new Errors.StorageError({ backend: "ephemeral", operation: "delete", location: "memory", detail: "read-only" })
         )
         : Effect.sync(() => {
           probe.removes++

@@ -18,7 +18,7 @@ export const make = (initial?: AuthDotJson.AuthDocument) =>
     const refresh = yield* Semaphore.make(1)
     const withRefreshLock = <A, E, R>(self: Effect.Effect<A, E, R>) => withLockKey(refresh, refresh.withPermits(1), self)
     return CredentialStore.CredentialStore.of({
-      info: Effect.succeed({ mode: "memory", backend: "memory", location: "memory", fallbackReason: undefined }),
+      info: Effect.succeed({ mode: "ephemeral", backend: "ephemeral", location: "memory", fallbackReason: undefined }),
       load: Effect.sync(() => current),
       save: (doc) =>
         withLock(Effect.sync(() => {

@@ -1,6 +1,7 @@
 /**
  * Picks the credential backend for `cli_auth_credentials_store` / `--store`: `file`, `keyring`
- * (fails clearly when the keyring is unavailable) or `auto` (keyring first, file as fallback).
+ * (fails clearly when the keyring is unavailable), `auto` (keyring first, file as fallback) or
+ * `ephemeral` (this process's memory, nothing written).
  *
  * Whatever the mode, `remove` (logout, policy-driven logout) purges every store: in file mode it
  * also deletes this CODEX_HOME's keyring entry when a keyring is reachable — a leftover from an
@@ -14,6 +15,7 @@ import type { CredentialStore, Errors } from "@codex-auth/core"
 import { CredentialStore as Port } from "@codex-auth/core"
 import { Effect, Layer } from "effect"
 import * as FileStore from "./FileStore.ts"
+import * as MemoryStore from "./MemoryStore.ts"
 import type * as KeyringStore from "./KeyringStore.ts"
 
 // The keyring and auto backends are imported when they are used: in file mode only `remove`
@@ -21,10 +23,11 @@ import type * as KeyringStore from "./KeyringStore.ts"
 const keyringStore = () => import("./KeyringStore.ts")
 const autoStore = () => import("./AutoStore.ts")
 
-export type StoreMode = "file" | "keyring" | "auto"
+/** The modes `--store` offers (configuration may also say `ephemeral`). */
+export type StoreFlag = Exclude<CredentialStore.StoreMode, "ephemeral">
 
 export interface SelectionOptions {
-  readonly mode: StoreMode
+  readonly mode: CredentialStore.StoreMode
   readonly codexHome: string
   readonly lockTimeoutMs?: number
   /** Keyring read timeout (ms); default CODEX_AUTH_KEYRING_TIMEOUT_MS, else 3000. */
@@ -69,5 +72,7 @@ export const layer = (options: SelectionOptions): Layer.Layer<CredentialStore.Cr
       return Layer.unwrap(Effect.map(Effect.promise(keyringStore), (m) => m.layer(keyringOptions(options))))
     case "auto":
       return Layer.unwrap(Effect.map(Effect.promise(autoStore), (m) => m.layer(keyringOptions(options))))
+    case "ephemeral":
+      return MemoryStore.layer()
   }
 }
