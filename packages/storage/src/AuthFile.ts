@@ -39,6 +39,29 @@ export const fileStoreInfo = (authPath: string): CredentialStore.StoreInfo => ({
  * non-blocking, so a FIFO in its place cannot hang the process; anything but a regular file is
  * refused. Throws the system error (with its `code`: `EACCES`, `EISDIR`, `ENOTREG`, …) otherwise.
  */
+/**
+ * The file's text, read to its end but never past {@link MAX_AUTH_FILE_BYTES}: a file that grew
+ * after `fstat` (another writer appending, a hostile one) is refused as too large instead of being
+ * read whole.
+ */
+export const readBounded = (fd: number, sizeHint: number): string => {
+  let buf = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 4096), MAX_AUTH_FILE_BYTES) + 1)
+  let length = 0
+  for (;;) {
+    if (length === buf.length) {
+      if (length > MAX_AUTH_FILE_BYTES) throw tooLarge(length)
+      const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_AUTH_FILE_BYTES + 1))
+      buf.copy(bigger, 0, 0, length)
+      buf = bigger
+    }
+    const n = fs.readSync(fd, buf, length, buf.length - length, null)
+    if (n === 0) break
+    length += n
+  }
+  if (length > MAX_AUTH_FILE_BYTES) throw tooLarge(length)
+  return buf.toString("utf8", 0, length)
+}
+
 export const readAuthText = (authPath: string): string | undefined => {
   let fd: number
   try {
@@ -52,7 +75,7 @@ export const readAuthText = (authPath: string): string | undefined => {
     // Not read at all when larger than any credentials document can be (EFBIG, MAX_AUTH_FILE_BYTES).
     if (st.size > MAX_AUTH_FILE_BYTES) throw tooLarge(st.size)
     if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: st.isDirectory() ? "EISDIR" : "ENOTREG" })
-    const text = fs.readFileSync(fd, "utf8")
+    const text = readBounded(fd, st.size)
     if ((st.mode & 0o077) !== 0 && process.platform !== "win32" && Result.isSuccess(AuthDotJson.parse(text, authPath))) {
       warnOnce(
         `mode:${authPath}`,

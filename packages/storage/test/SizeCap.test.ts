@@ -57,6 +57,36 @@ describe("auth.json size cap", () => {
     assert.strictEqual(Buffer.byteLength(AuthFile.readAuthText(path) ?? ""), AuthFile.MAX_AUTH_FILE_BYTES)
   })
 
+  it("a file that grew past 1 MiB after fstat is refused, not read whole (the read stops at the cap)", () => {
+    const home = tempHome()
+    const path = join(home, "auth.json")
+    fs.writeFileSync(path, paddedDocument(3 * 1024 * 1024), { mode: 0o600 })
+    const fd = fs.openSync(path, "r")
+    try {
+      // As if fstat had seen the small file it was a moment before.
+      const error = (() => {
+        try {
+          AuthFile.readBounded(fd, 400)
+        } catch (e) {
+          return e as NodeJS.ErrnoException & { size?: number }
+        }
+        return undefined
+      })()
+      assert.strictEqual(error?.code, "EFBIG")
+      assert.strictEqual(error?.size, AuthFile.MAX_AUTH_FILE_BYTES + 1, "reading stopped one byte past the cap")
+    } finally {
+      fs.closeSync(fd)
+    }
+    const small = join(home, "small.json")
+    fs.writeFileSync(small, "{\"a\": \"é\"}")
+    const sfd = fs.openSync(small, "r")
+    try {
+      assert.strictEqual(AuthFile.readBounded(sfd, 1), "{\"a\": \"é\"}", "a stale small size hint still reads the whole file")
+    } finally {
+      fs.closeSync(sfd)
+    }
+  })
+
   it.effect("the file store's load fails with a storage error (exit 5) naming the file and size, with a hint", () => {
     const home = tempHome()
     const path = join(home, "auth.json")
