@@ -45,6 +45,7 @@ import * as Jwt from "./Jwt.ts"
 import * as PolicyEnforcement from "./PolicyEnforcement.ts"
 import { envString } from "./Env.ts"
 import * as ReauthMarker from "./ReauthMarker.ts"
+import * as SafeText from "./SafeText.ts"
 import { DEFAULT_CLIENT_ID, DEFAULT_ISSUER, type RefreshedTokens, type RefreshReason, RefreshTransport } from "./RefreshTransport.ts"
 
 // The refresh schedule lives with the document (the CLI's status reads it without the manager).
@@ -150,13 +151,13 @@ export class AuthManager extends Context.Service<AuthManager, AuthManagerShape>(
   /** Default options (policy enforced at startup, environment honoured). */
   static readonly layer: Layer.Layer<
     AuthManager,
-    Errors.PolicyViolation | Errors.StorageError,
+    Errors.PolicyViolation | Errors.StorageError | Errors.UsageError,
     CredentialStore | RefreshTransport | AuthPolicy
   > = Layer.effect(AuthManager, Effect.suspend(() => make()))
 
   static readonly layerWith = (options: AuthManagerOptions): Layer.Layer<
     AuthManager,
-    Errors.PolicyViolation | Errors.StorageError,
+    Errors.PolicyViolation | Errors.StorageError | Errors.UsageError,
     CredentialStore | RefreshTransport | AuthPolicy
   > => Layer.effect(AuthManager, make(options))
 }
@@ -229,6 +230,18 @@ export const make = Effect.fnUntraced(function*(options: AuthManagerOptions = {}
 
   const envApiKey = options.useEnvironment === false ? undefined : yield* envString("CODEX_API_KEY", { trim: true })
   const envAccessToken = options.useEnvironment === false ? undefined : yield* envString("CODEX_ACCESS_TOKEN", { trim: true })
+
+  // A key or token with control characters or inner whitespace is never sent or printed: it is
+  // refused (exit 2) rather than used, whatever the stored credentials hold.
+  for (const [name, value] of [["CODEX_API_KEY", envApiKey], ["CODEX_ACCESS_TOKEN", envAccessToken]] as const) {
+    const problem = value === undefined ? undefined : SafeText.secretProblem(value)
+    if (problem !== undefined) {
+      return yield* new Errors.UsageError({
+        detail: `${name} ${problem}, so it was not used`,
+        suggestion: `Set ${name} to the ${name === "CODEX_API_KEY" ? "key" : "token"} alone (one line, no spaces or control characters), or unset it to use the stored credentials.`
+      })
+    }
+  }
 
   if (options.enforcePolicy !== false) {
     yield* PolicyEnforcement.enforceAtStartup(store, policy, { apiKey: envApiKey, accessToken: envAccessToken })

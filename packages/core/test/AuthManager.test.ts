@@ -601,6 +601,28 @@ describe("AuthManager: credentials and environment", () => {
         }))
     }))
 
+  for (const [name, value, problem] of [
+    ["CODEX_API_KEY", "sk-env\u001b]0;pwned\u0007", "contains control characters"],
+    ["CODEX_ACCESS_TOKEN", "at-env one", "contains whitespace"]
+  ] as const) {
+    it.effect(`${name} that ${problem} is refused (usage error, exit 2), never used, and the store is untouched`, () =>
+      Effect.gen(function*() {
+        const store = makeStore(chatgptDoc({ access: "at-1", expMs: 60 * MIN, refresh: "rt-1" }))
+        const transport = makeTransport()
+        const exit = yield* Effect.exit(withManager({ store, transport, env: { [name]: value } }, (m) => m.accessToken))
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.instanceOf(error, Errors.UsageError)
+        const usage = error as Errors.UsageError
+        assert.strictEqual(usage.exitCode, 2)
+        assert.include(usage.userMessage, `${name} ${problem}`)
+        assert.notInclude(usage.userMessage + (usage.hint ?? ""), value)
+        assert.include(usage.hint ?? "", `unset it`)
+        assert.strictEqual(transport.calls.length, 0)
+        assert.strictEqual(store.state.saves, 0)
+      }))
+  }
+
   it.effect("CODEX_ACCESS_TOKEN wins over the store; its claims give the account id", () =>
     Effect.gen(function*() {
       const store = makeStore(chatgptDoc({ access: "at-1", expMs: -MIN, refresh: "rt-1" }))
