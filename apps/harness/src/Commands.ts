@@ -4,12 +4,14 @@
  *
  * @since 0.1.0
  */
+import { SafeText } from "@codex-auth/core"
 import { MockConfig, MockIssuer } from "@codex-auth/mock-server"
 import { Context, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { scenario } from "./Scenarios.ts"
 
-const out = (text: string) => Effect.sync(() => void process.stdout.write(`${text}\n`))
+// Escaped (core `SafeText`): account e-mails and names come from a settings file the user passed.
+const out = (text: string) => Effect.sync(() => void process.stdout.write(`${text.split("\n").map(SafeText.escape).join("\n")}\n`))
 
 export const serve = Command.make(
   "serve",

@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import { SafeText } from "@codex-auth/core"
 import { MockIssuer, type RecordedRequest } from "@codex-auth/mock-server"
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
@@ -254,7 +255,7 @@ export const scenario = Command.make(
         codexHome,
         env,
         requests: () => Effect.runPromise(issuer.requests),
-        log: (line) => process.stdout.write(`${line}\n`)
+        log: (line) => process.stdout.write(`${line.split("\n").map(SafeText.escape).join("\n")}\n`)
       }
       ctx.log(`Mock issuer ${issuer.url}${issuer.caPath ? ` (HTTPS, CA ${issuer.caPath})` : ""}; CODEX_HOME ${codexHome}`)
       const names: ReadonlyArray<Scenario> = name === "all" ? SCENARIOS : [name as Scenario]

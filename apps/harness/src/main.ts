@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Errors, ExitCode } from "@codex-auth/core"
+import { Errors, ExitCode, SafeText } from "@codex-auth/core"
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import { CliError, Command } from "effect/cli"
@@ -28,15 +28,15 @@ const exitCodeOf = (cause: Cause.Cause<unknown>): number => {
   if (CliError.isCliError(error)) {
     if (error._tag === "ShowHelp" && error.errors.length === 0) return ExitCode.ExitCode.Ok
     const messages = error._tag === "ShowHelp" ? error.errors.map((e) => e.message) : [error.message]
-    for (const message of messages) process.stderr.write(`error: ${message}\n`)
+    for (const message of messages) process.stderr.write(`error: ${SafeText.escape(message)}\n`)
     process.stderr.write("hint: Run `codex-auth-harness <command> --help` for usage.\n")
     return ExitCode.ExitCode.Usage
   }
   if (Errors.isUserFacing(error)) {
-    process.stderr.write(`error: ${error.userMessage}\n${error.hint === undefined ? "" : `hint: ${error.hint}\n`}`)
+    process.stderr.write(`error: ${SafeText.escape(error.userMessage)}\n${error.hint === undefined ? "" : `hint: ${SafeText.escape(error.hint)}\n`}`)
     return error.exitCode
   }
-  process.stderr.write(`error: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.stderr.write(`error: unexpected failure: ${SafeText.escape(error instanceof Error ? error.message : String(error))}\n`)
   return ExitCode.ExitCode.Internal
 }
 

@@ -38,6 +38,22 @@ describe("codex-auth-harness serve", () => {
     assert.strictEqual((await first.exit).code, 0)
   })
 
+  it("an account e-mail with terminal escapes from --config is printed escaped, never raw", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "harness-config-"))
+    const path = join(dir, "mock.toml")
+    writeFileSync(path, `[[accounts]]\nemail = "evil\\u001b]0;pwned\\u0007@example.com"\nplan = "pro"\n`)
+    const s = await serve(["--config", path])
+    try {
+      const text = s.lines.join("\n")
+      assert.include(text, "Accounts: evil\\x1b]0;pwned\\x07@example.com")
+      assert.notInclude(text, "\u001b")
+      assert.notInclude(text, "\u0007")
+    } finally {
+      s.child.kill("SIGTERM")
+    }
+    await s.exit
+  })
+
   it("--config loads accounts from TOML; a bad file exits 8 naming the file and key", async () => {
     const dir = mkdtempSync(join(tmpdir(), "harness-config-"))
     const good = join(dir, "mock.toml")
