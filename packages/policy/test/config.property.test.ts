@@ -6,12 +6,11 @@
  */
 import { Errors } from "@codex-auth/core"
 import { CodexConfig, TomlSource } from "@codex-auth/policy"
-import { describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Result } from "effect"
 import fc from "fast-check"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { expect } from "vitest"
 import { tempDir } from "./fixtures.ts"
 
 const ownedKeys = [
@@ -49,14 +48,14 @@ const overrideArg = fc.oneof(
 /** Asserts an exit is a success or a failure with only ConfigErrors in it (no defect, no interruption). */
 const assertTyped = (exit: Exit.Exit<unknown, unknown>) => {
   if (Exit.isSuccess(exit)) return
-  expect(Cause.hasDies(exit.cause), Cause.pretty(exit.cause)).toBe(false)
+  assert.strictEqual(Cause.hasDies(exit.cause), false, Cause.pretty(exit.cause))
   const errors = exit.cause.reasons.filter(Cause.isFailReason).map((r) => r.error)
-  expect(errors.length).toBeGreaterThan(0)
+  assert.isAbove(errors.length, 0)
   for (const e of errors) {
-    expect(e).toBeInstanceOf(Errors.ConfigError)
+    assert.instanceOf(e, Errors.ConfigError)
     const ce = e as Errors.ConfigError
-    expect(ce.userMessage).toContain(ce.file)
-    expect(ce.hint.length).toBeGreaterThan(0)
+    assert.include(ce.userMessage, ce.file)
+    assert.isAbove(ce.hint.length, 0)
   }
 }
 
@@ -85,7 +84,7 @@ describe("configuration loading (property)", () => {
           if (Exit.isSuccess(exit)) {
             // Whatever resolves gives a store mode a caller can use.
             const mode = CodexConfig.effectiveStoreMode(exit.value, undefined)
-            expect(["file", "keyring", "auto", "ephemeral"]).toContain(mode.value)
+            assert.include(["file", "keyring", "auto", "ephemeral"], mode.value)
           }
         }
       ),
@@ -98,11 +97,11 @@ describe("configuration loading (property)", () => {
       fc.property(fc.oneof(overrideArg, fc.string({ unit: "binary", maxLength: 60 })), (raw) => {
         const r = TomlSource.parseOverride(raw)
         if (Result.isSuccess(r)) {
-          expect(r.success.path.length).toBeGreaterThan(0)
-          expect(r.success.raw).toBe(raw)
+          assert.isAbove(r.success.path.length, 0)
+          assert.strictEqual(r.success.raw, raw)
         } else {
-          expect(r.failure.file).toBe(TomlSource.OVERRIDE_FILE)
-          expect(r.failure.userMessage.length).toBeLessThan(400)
+          assert.strictEqual(r.failure.file, TomlSource.OVERRIDE_FILE)
+          assert.isBelow(r.failure.userMessage.length, 400)
         }
       }),
       { numRuns: 1000 }
@@ -121,8 +120,8 @@ describe("configuration loading (property)", () => {
     for (const text of cases) {
       const r = TomlSource.parseDocument(text, "deep.toml")
       if (Result.isFailure(r)) {
-        expect(r.failure.file).toBe("deep.toml")
-        expect(r.failure.userMessage.length).toBeLessThan(400)
+        assert.strictEqual(r.failure.file, "deep.toml")
+        assert.isBelow(r.failure.userMessage.length, 400)
       }
     }
   })

@@ -7,13 +7,12 @@
  */
 import { AuthDotJson, SafeText } from "@codex-auth/core"
 import { CodexHome, FileStore } from "@codex-auth/storage"
-import { describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import fc from "fast-check"
 import * as fs from "node:fs"
 import { tmpdir } from "node:os"
 import { isAbsolute, join } from "node:path"
-import { expect } from "vitest"
 
 /** A token or key as codex-auth accepts one: any characters but control characters and whitespace (SafeText). */
 const secret = (maxLength = 40) => fc.string({ maxLength, unit: "grapheme" }).filter((v) => v.length === 0 || SafeText.isWellFormedSecret(v))
@@ -54,11 +53,11 @@ describe("FileStore (property)", () => {
         const store = await Effect.runPromise(FileStore.makeFileStore({ codexHome: home, lockTimeoutMs: 10_000 }))
         await Effect.runPromise(store.save(doc))
         const text = fs.readFileSync(join(home, "auth.json"), "utf8")
-        expect(text).toBe(AuthDotJson.toFileText(doc))
-        expect(fs.statSync(join(home, "auth.json")).mode & 0o777).toBe(0o600)
-        expect(fs.readdirSync(home).sort()).toEqual(["auth.json", "auth.json.lock", "auth.lock"])
+        assert.strictEqual(text, AuthDotJson.toFileText(doc))
+        assert.strictEqual(fs.statSync(join(home, "auth.json")).mode & 0o777, 0o600)
+        assert.deepStrictEqual(fs.readdirSync(home).sort(), ["auth.json", "auth.json.lock", "auth.lock"])
         const back = Option.getOrThrow(await Effect.runPromise(store.load))
-        expect(AuthDotJson.toFileText(back)).toBe(text)
+        assert.strictEqual(AuthDotJson.toFileText(back), text)
       }),
       { numRuns: 60 }
     )
@@ -86,14 +85,14 @@ describe("FileStore (property)", () => {
               return Effect.map(store.load, (d) => Option.map(d, AuthDotJson.toFileText))
           }
         }, { concurrency: "unbounded" }))
-        for (const l of loads) if (l !== undefined && Option.isSome(l)) expect(texts).toContain(l.value)
+        for (const l of loads) if (l !== undefined && Option.isSome(l)) assert.include(texts, l.value)
         const final = fs.existsSync(join(home, "auth.json")) ? fs.readFileSync(join(home, "auth.json"), "utf8") : undefined
         if (final !== undefined) {
-          expect(texts).toContain(final)
-          expect(fs.statSync(join(home, "auth.json")).mode & 0o777).toBe(0o600)
+          assert.include(texts, final)
+          assert.strictEqual(fs.statSync(join(home, "auth.json")).mode & 0o777, 0o600)
         }
         // Only loads: nothing created CODEX_HOME (a load never creates it).
-        expect(fs.existsSync(home) ? fs.readdirSync(home).filter((n) => n.includes(".tmp-")) : []).toEqual([])
+        assert.deepStrictEqual(fs.existsSync(home) ? fs.readdirSync(home).filter((n) => n.includes(".tmp-")) : [], [])
       }),
       { numRuns: 40 }
     )
@@ -108,10 +107,10 @@ describe("CODEX_HOME resolution (property)", () => {
         fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
         (flag, env) => {
           const r = CodexHome.resolveCodexHome(flag, env === undefined ? {} : { CODEX_HOME: env })
-          expect(isAbsolute(r.path)).toBe(true)
-          expect(["flag", "env", "default"]).toContain(r.source)
-          if (flag !== undefined && flag.length > 0) expect(r.source).toBe("flag")
-          expect(CodexHome.keyringAccount(r.path)).toMatch(/^cli\|[0-9a-f]{16}$/)
+          assert.strictEqual(isAbsolute(r.path), true)
+          assert.include(["flag", "env", "default"], r.source)
+          if (flag !== undefined && flag.length > 0) assert.strictEqual(r.source, "flag")
+          assert.match(CodexHome.keyringAccount(r.path), /^cli\|[0-9a-f]{16}$/)
         }
       ),
       { numRuns: 500 }

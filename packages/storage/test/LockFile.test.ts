@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterEach, describe, expect, it } from "vitest"
+import { assert } from "@effect/vitest"
+import { afterEach, describe, it } from "vitest"
 import * as LockFile from "../src/LockFile.ts"
 
 const dirs: Array<string> = []
@@ -72,13 +73,13 @@ describe("LockFile against other implementations of flock(2)", () => {
     it(`is busy while ${name} holds the lock, free the moment that holder is killed`, async () => {
       const path = join(tempDir(), "auth.json.lock")
       const child = await hold(path)
-      expect(LockFile.tryAcquire(path, { mode: 0o600 })).toBeUndefined()
-      expect(LockFile.heldHere(path), "a refused attempt keeps nothing open").toBe(false)
+      assert.isUndefined(LockFile.tryAcquire(path, { mode: 0o600 }))
+      assert.strictEqual(LockFile.heldHere(path), false, "a refused attempt keeps nothing open")
       killGroup(child)
       await exited(child)
       // The kernel closed the holder's descriptors before its exit was reported: no waiting.
       const held = LockFile.tryAcquire(path, { mode: 0o600 })
-      expect(held).toBeDefined()
+      assert.isDefined(held)
       held!.release()
     })
   }
@@ -86,11 +87,11 @@ describe("LockFile against other implementations of flock(2)", () => {
   it("excludes flock(1) and Python while held, and both get it after release", () => {
     const path = join(tempDir(), "auth.lock")
     const held = LockFile.tryAcquire(path, { mode: 0o666 })!
-    expect(flockFree(path)).toBe(false)
+    assert.strictEqual(flockFree(path), false)
     const py = spawnSync("python3", ["-c", "import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\ntry:\n  fcntl.flock(fd, fcntl.LOCK_EX|fcntl.LOCK_NB); print('free')\nexcept BlockingIOError: print('busy')", path], { encoding: "utf8" })
-    expect(py.stdout.trim()).toBe("busy")
+    assert.strictEqual(py.stdout.trim(), "busy")
     held.release()
-    expect(flockFree(path)).toBe(true)
+    assert.strictEqual(flockFree(path), true)
   })
 
   it("creates the lock file with the mode asked for, less the umask (auth.lock 0666, auth.json.lock 0600)", () => {
@@ -98,8 +99,8 @@ describe("LockFile against other implementations of flock(2)", () => {
     const umask = process.umask()
     LockFile.tryAcquire(join(dir, "auth.lock"), { mode: 0o666 })!.release()
     LockFile.tryAcquire(join(dir, "auth.json.lock"), { mode: 0o600 })!.release()
-    expect(statSync(join(dir, "auth.lock")).mode & 0o777).toBe(0o666 & ~umask)
-    expect(statSync(join(dir, "auth.json.lock")).mode & 0o777).toBe(0o600 & ~umask)
+    assert.strictEqual(statSync(join(dir, "auth.lock")).mode & 0o777, 0o666 & ~umask)
+    assert.strictEqual(statSync(join(dir, "auth.json.lock")).mode & 0o777, 0o600 & ~umask)
   })
 })
 
@@ -107,28 +108,28 @@ describe("LockFile in one process", () => {
   it("a second owner in the same process finds it busy (one open per file, not two that would exclude each other)", () => {
     const path = join(tempDir(), "auth.lock")
     const a = LockFile.tryAcquire(path, { mode: 0o600 })!
-    expect(LockFile.tryAcquire(path, { mode: 0o600 })).toBeUndefined()
+    assert.isUndefined(LockFile.tryAcquire(path, { mode: 0o600 }))
     a.release()
     a.release() // twice is harmless
     const b = LockFile.tryAcquire(path, { mode: 0o600 })!
-    expect(b).toBeDefined()
+    assert.isDefined(b)
     b.release()
-    expect(flockFree(path)).toBe(true)
+    assert.strictEqual(flockFree(path), true)
   })
 
   it("handOff and keepOnRelease park the lock (still held for other processes) for the next owner here", () => {
     const path = join(tempDir(), "codex-auth-refresh.lock")
     const a = LockFile.tryAcquire(path, { mode: 0o600 })!
     a.handOff()
-    expect(flockFree(path), "parked: other processes still wait").toBe(false)
+    assert.strictEqual(flockFree(path), false, "parked: other processes still wait")
     const b = LockFile.tryAcquire(path, { mode: 0o600 })!
-    expect(b, "taken over at once").toBeDefined()
+    assert.isDefined(b, "taken over at once")
     LockFile.keepOnRelease(path)
     b.release()
-    expect(flockFree(path)).toBe(false)
+    assert.strictEqual(flockFree(path), false)
     const c = LockFile.tryAcquire(path, { mode: 0o600 })!
     c.release()
-    expect(flockFree(path), "an ordinary release unlocks").toBe(true)
+    assert.strictEqual(flockFree(path), true, "an ordinary release unlocks")
   })
 
   it("the lock table is shared by every copy of the module in the process (the CLI's payloads)", async () => {
@@ -137,12 +138,12 @@ describe("LockFile in one process", () => {
     // A second copy of the module, as another bundled payload would have.
     const url = new URL("../src/LockFile.ts", import.meta.url)
     const copy = (await import(`${fileURLToPath(url)}?copy=${Date.now()}`)) as typeof LockFile
-    expect(copy).not.toBe(LockFile)
-    expect(copy.tryAcquire(path, { mode: 0o600 })).toBeUndefined()
+    assert.notStrictEqual(copy, LockFile)
+    assert.isUndefined(copy.tryAcquire(path, { mode: 0o600 }))
     held.handOff()
     const claimed = copy.tryAcquire(path, { mode: 0o600 })!
-    expect(claimed).toBeDefined()
+    assert.isDefined(claimed)
     claimed.release()
-    expect(flockFree(path)).toBe(true)
+    assert.strictEqual(flockFree(path), true)
   })
 })

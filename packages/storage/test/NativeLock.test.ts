@@ -8,7 +8,8 @@
 import { fstatSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { assert } from "@effect/vitest"
+import { afterEach, describe, it } from "vitest"
 import * as LockFile from "../src/LockFile.ts"
 import { type Ffi, LockUnavailable, posixPrimitive, primitiveFor, windowsPrimitive } from "../src/NativeLock.ts"
 
@@ -35,12 +36,12 @@ const fakeWindows = () => {
   let lastError = 0
   const kernel32: Record<string, (...args: Array<any>) => any> = {
     CreateFileW: (name: string, access: number, share: number, security: unknown, disposition: number, flags: number, template: number) => {
-      expect(access >>> 0).toBe((0x80000000 | 0x40000000) >>> 0) // GENERIC_READ | GENERIC_WRITE
-      expect(share).toBe(7) // FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, as Rust opens files
-      expect(security).toBeNull()
-      expect(disposition).toBe(4) // OPEN_ALWAYS
-      expect(flags).toBe(0x80)
-      expect(template).toBe(0)
+      assert.strictEqual(access >>> 0, (0x80000000 | 0x40000000) >>> 0) // GENERIC_READ | GENERIC_WRITE
+      assert.strictEqual(share, 7) // FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, as Rust opens files
+      assert.isNull(security)
+      assert.strictEqual(disposition, 4) // OPEN_ALWAYS
+      assert.strictEqual(flags, 0x80)
+      assert.strictEqual(template, 0)
       if (name.includes("denied")) {
         lastError = 5
         return -1
@@ -50,7 +51,7 @@ const fakeWindows = () => {
     },
     LockFileEx: (h: number, flags: number, reserved: number, low: number, high: number, ov: { Offset: number; OffsetHigh: number }) => {
       // Exclusive, fail immediately, over [0, 2^64) as Rust's File::try_lock.
-      expect([flags, reserved, low, high, ov.Offset, ov.OffsetHigh]).toEqual([3, 0, 0xffffffff, 0xffffffff, 0, 0])
+      assert.deepStrictEqual([flags, reserved, low, high, ov.Offset, ov.OffsetHigh], [3, 0, 0xffffffff, 0xffffffff, 0, 0])
       const path = handles.get(h)!
       const owner = lockedBy.get(path)
       if (owner !== undefined && owner !== h) {
@@ -61,7 +62,7 @@ const fakeWindows = () => {
       return true
     },
     UnlockFileEx: (h: number, reserved: number, low: number, high: number) => {
-      expect([reserved, low, high]).toEqual([0, 0xffffffff, 0xffffffff])
+      assert.deepStrictEqual([reserved, low, high], [0, 0xffffffff, 0xffffffff])
       const path = handles.get(h)!
       if (lockedBy.get(path) !== h) {
         lastError = 158 // ERROR_NOT_LOCKED
@@ -80,7 +81,7 @@ const fakeWindows = () => {
   }
   const ffi: Ffi = {
     load: (lib) => {
-      expect(lib).toBe("kernel32.dll")
+      assert.strictEqual(lib, "kernel32.dll")
       return {
         func: (prototype) => {
           prototypes.push(prototype)
@@ -128,7 +129,7 @@ const fakePosix = (errnoTable: Record<string, number>) => {
       if (owners.get(key) === fd) owners.delete(key)
       return 0
     }
-    expect(op).toBe(2 | 4) // LOCK_EX | LOCK_NB: never a blocking call
+    assert.strictEqual(op, 2 | 4) // LOCK_EX | LOCK_NB: never a blocking call
     const owner = owners.get(key)
     if (owner !== undefined && owner !== fd) {
       errno = errnoTable["EWOULDBLOCK"]!
@@ -143,7 +144,7 @@ const fakePosix = (errnoTable: Record<string, number>) => {
       prototypes.push(lib)
       return {
         func: (prototype) => {
-          expect(prototype).toBe("int flock(int fd, int operation)")
+          assert.strictEqual(prototype, "int flock(int fd, int operation)")
           return flock
         }
       }
@@ -170,29 +171,29 @@ describe("NativeLock on Windows (simulated kernel32)", () => {
   it("declares the calls with __stdcall and the OVERLAPPED struct, and locks like Rust's File::try_lock", () => {
     const w = fakeWindows()
     const p = primitiveFor("win32", w.ffi)
-    expect(p.name).toBe("LockFileEx")
-    expect(w.structs).toEqual(["OVERLAPPED"])
-    expect(w.prototypes.map(nameOf).sort()).toEqual(["CloseHandle", "CreateFileW", "GetLastError", "LockFileEx", "UnlockFileEx"])
-    for (const proto of w.prototypes) expect(proto).toContain("__stdcall")
+    assert.strictEqual(p.name, "LockFileEx")
+    assert.deepStrictEqual(w.structs, ["OVERLAPPED"])
+    assert.deepStrictEqual(w.prototypes.map(nameOf).sort(), ["CloseHandle", "CreateFileW", "GetLastError", "LockFileEx", "UnlockFileEx"])
+    for (const proto of w.prototypes) assert.include(proto, "__stdcall")
     const path = "C:\\Users\\me\\.codex\\auth.lock"
     const a = p.open(path, 0o666)
     const b = p.open(path, 0o666)
-    expect(p.tryLock(a)).toBe(true)
-    expect(p.tryLock(b), "a second handle is refused (ERROR_LOCK_VIOLATION), not an error").toBe(false)
+    assert.strictEqual(p.tryLock(a), true)
+    assert.strictEqual(p.tryLock(b), false, "a second handle is refused (ERROR_LOCK_VIOLATION), not an error")
     p.unlock(a)
-    expect(p.tryLock(b)).toBe(true)
+    assert.strictEqual(p.tryLock(b), true)
     p.close(b)
-    expect(w.lockedBy.size, "closing the handle drops its lock").toBe(0)
+    assert.strictEqual(w.lockedBy.size, 0, "closing the handle drops its lock")
     p.close(a)
-    expect(w.handles.size).toBe(0)
+    assert.strictEqual(w.handles.size, 0)
   })
 
   it("CreateFileW failing is a file error; another LockFileEx error is LockUnavailable", () => {
     const w = fakeWindows()
     const p = windowsPrimitive(w.ffi)
-    expect(() => p.open("C:\\denied\\auth.lock", 0o600)).toThrow(/CreateFileW failed .*error 5/)
+    assert.throws(() => p.open("C:\\denied\\auth.lock", 0o600), /CreateFileW failed .*error 5/)
     const h = p.open("C:\\x\\auth.lock", 0o600)
-    expect(() => p.unlock(h)).toThrow(LockUnavailable)
+    assert.throws(() => p.unlock(h), LockUnavailable)
   })
 
   it("LockFile over the Windows primitive: one holder per file, parking and release", () => {
@@ -200,15 +201,15 @@ describe("NativeLock on Windows (simulated kernel32)", () => {
     const primitive = windowsPrimitive(w.ffi)
     const path = join(tempDir(), "auth.json.lock")
     w.otherHolder(path)
-    expect(LockFile.tryAcquire(path, { mode: 0o600, primitive }), "another process holds it").toBeUndefined()
-    expect(w.handles.size, "a refused attempt closes its handle").toBe(0)
+    assert.isUndefined(LockFile.tryAcquire(path, { mode: 0o600, primitive }), "another process holds it")
+    assert.strictEqual(w.handles.size, 0, "a refused attempt closes its handle")
     w.lockedBy.clear()
     const held = LockFile.tryAcquire(path, { mode: 0o600, primitive })!
-    expect(held).toBeDefined()
-    expect(LockFile.tryAcquire(path, { mode: 0o600, primitive }), "busy for a second owner in this process").toBeUndefined()
+    assert.isDefined(held)
+    assert.isUndefined(LockFile.tryAcquire(path, { mode: 0o600, primitive }), "busy for a second owner in this process")
     held.release()
-    expect(w.handles.size).toBe(0)
-    expect(w.lockedBy.size).toBe(0)
+    assert.strictEqual(w.handles.size, 0)
+    assert.strictEqual(w.lockedBy.size, 0)
   })
 })
 
@@ -216,16 +217,16 @@ describe("NativeLock on macOS (simulated flock with Darwin errno values)", () =>
   it("uses flock(2) from the running process's C library, busy on EWOULDBLOCK = 35, retries EINTR", () => {
     const k = fakePosix(DARWIN_ERRNO)
     const p = posixPrimitive(k.ffi)
-    expect(p.name).toBe("flock(2)")
-    expect(k.prototypes, "dlopen(NULL): libSystem on macOS, any libc elsewhere").toEqual([null])
+    assert.strictEqual(p.name, "flock(2)")
+    assert.deepStrictEqual(k.prototypes, [null], "dlopen(NULL): libSystem on macOS, any libc elsewhere")
     const path = join(tempDir(), "auth.lock")
     const a = p.open(path, 0o600)
     const b = p.open(path, 0o600)
     k.interrupt()
-    expect(p.tryLock(a), "EINTR is retried").toBe(true)
-    expect(p.tryLock(b)).toBe(false)
+    assert.strictEqual(p.tryLock(a), true, "EINTR is retried")
+    assert.strictEqual(p.tryLock(b), false)
     p.unlock(a)
-    expect(p.tryLock(b)).toBe(true)
+    assert.strictEqual(p.tryLock(b), true)
     p.close(a)
     p.close(b)
   })
@@ -235,9 +236,9 @@ describe("NativeLock on macOS (simulated flock with Darwin errno values)", () =>
     const p = posixPrimitive(k.ffi)
     const fd = p.open(join(tempDir(), "auth.lock"), 0o600)
     k.failNext(11)
-    expect(() => p.tryLock(fd)).toThrow(LockUnavailable)
+    assert.throws(() => p.tryLock(fd), LockUnavailable)
     k.otherHolder(fd)
-    expect(p.tryLock(fd)).toBe(false)
+    assert.strictEqual(p.tryLock(fd), false)
     p.close(fd)
   })
 
@@ -247,12 +248,12 @@ describe("NativeLock on macOS (simulated flock with Darwin errno values)", () =>
     const path = join(tempDir(), "codex-auth-refresh.lock")
     const held = LockFile.tryAcquire(path, { mode: 0o600, primitive })!
     held.handOff()
-    expect(LockFile.heldHere(path)).toBe(true)
-    expect(k.owners.size, "still locked while parked").toBe(1)
+    assert.strictEqual(LockFile.heldHere(path), true)
+    assert.strictEqual(k.owners.size, 1, "still locked while parked")
     const claimed = LockFile.tryAcquire(path, { mode: 0o600, primitive })!
-    expect(claimed).toBeDefined()
+    assert.isDefined(claimed)
     claimed.release()
-    expect(k.owners.size).toBe(0)
-    expect(LockFile.heldHere(path)).toBe(false)
+    assert.strictEqual(k.owners.size, 0)
+    assert.strictEqual(LockFile.heldHere(path), false)
   })
 })

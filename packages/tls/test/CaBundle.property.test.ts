@@ -5,11 +5,11 @@
  * without quoting a private key that shares the file; and the loader turns that into a
  * TlsConfigError naming the variable and the path.
  */
-import { describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import fc from "fast-check"
 import { X509Certificate } from "node:crypto"
-import { beforeAll, expect } from "vitest"
+import { beforeAll } from "vitest"
 import { TlsConfigError } from "@codex-auth/core/Errors"
 import { type DevCertificates, generateDevCertificates } from "../src/DevCertificates.ts"
 import { loadSelectedCaBundle, parsePemBundle, type ParseResult } from "../src/CaBundle.ts"
@@ -24,16 +24,16 @@ beforeAll(async () => {
 
 const assertShape = (r: ParseResult) => {
   if (r._tag === "Ok") {
-    expect(r.certificates.length).toBeGreaterThan(0)
+    assert.isAbove(r.certificates.length, 0)
     r.certificates.forEach((c, i) => {
-      expect(c.index).toBe(i + 1)
+      assert.strictEqual(c.index, i + 1)
       // What the parser hands on re-parses on its own.
       const again = parsePemBundle(c.pem)
-      expect(again._tag).toBe("Ok")
+      assert.strictEqual(again._tag, "Ok")
     })
   } else {
-    expect(r.detail.length).toBeGreaterThan(0)
-    expect(r.detail.length).toBeLessThan(600)
+    assert.isAbove(r.detail.length, 0)
+    assert.isBelow(r.detail.length, 600)
   }
 }
 
@@ -42,7 +42,7 @@ const keyBody = (pem: string) => pem.split("\n").filter((l) => l.length > 0 && !
 
 const noKeyEcho = (detail: string, keyPem: string) => {
   const body = keyBody(keyPem)
-  for (let i = 0; i + 12 <= body.length; i += 6) expect(detail).not.toContain(body.slice(i, i + 12))
+  for (let i = 0; i + 12 <= body.length; i += 6) assert.notInclude(detail, body.slice(i, i + 12))
 }
 
 /** Does the (single) certificate in `pem` parse with a validity time Node cannot read? */
@@ -104,10 +104,10 @@ describe("PEM bundle parser (property)", () => {
           const r = parsePemBundle(text)
           assertShape(r)
           if (expected > 0) {
-            expect(r._tag).toBe("Ok")
-            if (r._tag === "Ok") expect(r.certificates.length).toBe(expected)
+            assert.strictEqual(r._tag, "Ok")
+            if (r._tag === "Ok") assert.strictEqual(r.certificates.length, expected)
           } else {
-            expect(r._tag).toBe("Invalid")
+            assert.strictEqual(r._tag, "Invalid")
             if (r._tag === "Invalid") noKeyEcho(r.detail, ca.caKeyPem)
           }
         }
@@ -145,13 +145,13 @@ describe("PEM bundle parser (property)", () => {
     const der = Buffer.from(keyBody(ca.caCertPem), "base64")
     // The first UTCTime (tag 0x17, 13 bytes "YYMMDDhhmmssZ"): notBefore. Make its month "X1".
     const at = der.indexOf(Buffer.from([0x17, 0x0d]))
-    expect(at).toBeGreaterThan(0)
+    assert.isAbove(at, 0)
     der[at + 4] = "X".charCodeAt(0)
     const pem = `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n")}\n-----END CERTIFICATE-----\n`
-    expect(hasBadTime(pem)).toBe(true)
+    assert.strictEqual(hasBadTime(pem), true)
     const r = parsePemBundle(pem)
-    expect(r._tag).toBe("Invalid")
-    if (r._tag === "Invalid") expect(r.detail).toMatch(/certificate 1 .*(unreadable validity period|not a valid X\.509)/)
+    assert.strictEqual(r._tag, "Invalid")
+    if (r._tag === "Invalid") assert.match(r.detail, /certificate 1 .*(unreadable validity period|not a valid X\.509)/)
   })
 
   it("pathological sizes are answered quickly: 50 000 unterminated BEGIN markers, a 5 MB base64 block", () => {
@@ -159,7 +159,7 @@ describe("PEM bundle parser (property)", () => {
     assertShape(parsePemBundle("-----BEGIN CERTIFICATE-----\n".repeat(50_000)))
     assertShape(parsePemBundle(`-----BEGIN ${"A ".repeat(200_000)}`))
     assertShape(parsePemBundle(`-----BEGIN CERTIFICATE-----\n${"QUFB".repeat(1_250_000)}\n-----END CERTIFICATE-----\n`))
-    expect(Date.now() - started).toBeLessThan(5_000)
+    assert.isBelow(Date.now() - started, 5_000)
   })
 
   it.effect("the loader turns any bad file into a TlsConfigError naming the variable and the path", () =>
@@ -172,11 +172,11 @@ describe("PEM bundle parser (property)", () => {
             const exit = await Effect.runPromiseExit(loadSelectedCaBundle({ variable: "SSL_CERT_FILE", path, shadowed: [] }))
             if (Exit.isFailure(exit)) {
               const e = exit.cause.reasons[0]
-              expect(e?._tag).toBe("Fail")
+              assert.strictEqual(e?._tag, "Fail")
               const error = (e as { error: unknown }).error
-              expect(error).toBeInstanceOf(TlsConfigError)
-              expect((error as TlsConfigError).userMessage).toContain(path)
-              expect((error as TlsConfigError).userMessage).toContain("SSL_CERT_FILE")
+              assert.instanceOf(error, TlsConfigError)
+              assert.include((error as TlsConfigError).userMessage, path)
+              assert.include((error as TlsConfigError).userMessage, "SSL_CERT_FILE")
             }
           }),
           { numRuns: 100 }
