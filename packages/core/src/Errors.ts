@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import type { Cause, Types } from "effect"
 import { Data } from "effect"
 import type { StoreMode } from "./CredentialStore.ts"
 import { ExitCode } from "./ExitCode.ts"
@@ -22,34 +23,45 @@ export interface UserFacing {
 export const isUserFacing = (u: unknown): u is UserFacing =>
   typeof u === "object" && u !== null && "userMessage" in u && "exitCode" in u
 
-export class NotLoggedIn extends Data.TaggedError("NotLoggedIn")<{
+/**
+ * The base of every error below: a `Data.TaggedError` with its exit code, `hint` (the
+ * `suggestion` field, unless the class says otherwise) and `message` (the `userMessage` the class
+ * writes). Each class declares its fields and `userMessage`; `implements UserFacing` makes the
+ * compiler insist on it.
+ */
+const UserFacingError = <Tag extends string>(tag: Tag, exitCode: ExitCode) => {
+  abstract class Base extends Data.TaggedError(tag)<{ readonly suggestion?: string | undefined }> {
+    abstract readonly userMessage: string
+    readonly exitCode: ExitCode = exitCode
+    get hint(): string | undefined {
+      return this.suggestion
+    }
+    override get message(): string {
+      return this.userMessage
+    }
+  }
+  return Base as unknown as abstract new<A extends Record<string, any> = {}>(
+    args: Types.VoidIfEmpty<{ readonly [P in keyof A as P extends "_tag" ? never : P]: A[P] }>
+  ) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<A> & Omit<UserFacing, "userMessage">
+}
+
+export class NotLoggedIn extends UserFacingError("NotLoggedIn", ExitCode.NotLoggedIn)<{
   /** Optional context, e.g. which store was checked. */
   readonly detail?: string
 }> implements UserFacing {
   get userMessage() {
     return this.detail === undefined ? "Not logged in" : `Not logged in (${this.detail})`
   }
-  get hint() {
+  override get hint() {
     return "Run `codex-auth login` (ChatGPT) or `printenv OPENAI_API_KEY | codex-auth login --with-api-key`."
-  }
-  readonly exitCode = ExitCode.NotLoggedIn
-  override get message() {
-    return this.userMessage
   }
 }
 
-export class UsageError extends Data.TaggedError("UsageError")<{
+export class UsageError extends UserFacingError("UsageError", ExitCode.Usage)<{
   readonly detail: string
   readonly suggestion?: string
 }> implements UserFacing {
   get userMessage() {
-    return this.detail
-  }
-  get hint() {
-    return this.suggestion
-  }
-  readonly exitCode = ExitCode.Usage
-  override get message() {
     return this.detail
   }
 }
@@ -57,7 +69,7 @@ export class UsageError extends Data.TaggedError("UsageError")<{
 /** What a store was doing when it failed. */
 export type StorageOperation = "read" | "write" | "delete" | "lock" | "permissions"
 
-export class StorageError extends Data.TaggedError("StorageError")<{
+export class StorageError extends UserFacingError("StorageError", ExitCode.Storage)<{
   readonly backend: StoreMode
   readonly operation: StorageOperation
   /** File path or keyring entry description; never a secret. */
@@ -68,17 +80,10 @@ export class StorageError extends Data.TaggedError("StorageError")<{
   get userMessage() {
     return `Could not ${this.operation} credentials (${this.backend}: ${this.location}): ${this.detail}`
   }
-  get hint() {
-    return this.suggestion
-  }
-  readonly exitCode = ExitCode.Storage
-  override get message() {
-    return this.userMessage
-  }
 }
 
 /** auth.json (or the keyring secret) exists but is not a Codex credential document. */
-export class CorruptCredentials extends Data.TaggedError("CorruptCredentials")<{
+export class CorruptCredentials extends UserFacingError("CorruptCredentials", ExitCode.Storage)<{
   readonly location: string
   readonly detail: string
   /** The next step, when it is more specific than "move the file aside and sign in again". */
@@ -87,17 +92,13 @@ export class CorruptCredentials extends Data.TaggedError("CorruptCredentials")<{
   get userMessage() {
     return `Stored credentials at ${this.location} are unreadable: ${this.detail}. The file was left untouched.`
   }
-  get hint() {
+  override get hint() {
     return this.suggestion ?? "Inspect or move the file aside, then sign in again with `codex-auth login`."
-  }
-  readonly exitCode = ExitCode.Storage
-  override get message() {
-    return this.userMessage
   }
 }
 
 /** The refresh token is dead for good: the user must sign in again. */
-export class ReauthRequired extends Data.TaggedError("ReauthRequired")<{
+export class ReauthRequired extends UserFacingError("ReauthRequired", ExitCode.ReauthRequired)<{
   /** Issuer error code, e.g. `refresh_token_reused`, or `http_401`. */
   readonly reason: string
 }> implements UserFacing {
@@ -110,16 +111,12 @@ export class ReauthRequired extends Data.TaggedError("ReauthRequired")<{
     }
     return `Your ChatGPT session has ended: ${why[this.reason] ?? this.reason}.`
   }
-  get hint() {
+  override get hint() {
     return "Sign in again with `codex-auth login`."
-  }
-  readonly exitCode = ExitCode.ReauthRequired
-  override get message() {
-    return this.userMessage
   }
 }
 
-export class PolicyViolation extends Data.TaggedError("PolicyViolation")<{
+export class PolicyViolation extends UserFacingError("PolicyViolation", ExitCode.PolicyViolation)<{
   /** e.g. `forced_login_method`, `forced_chatgpt_workspace_id`. */
   readonly rule: string
   /** The file (or `-c` override) the rule came from. */
@@ -130,18 +127,14 @@ export class PolicyViolation extends Data.TaggedError("PolicyViolation")<{
   get userMessage() {
     return `${this.detail} (${this.rule}, set in ${this.source})${this.loggedOut ? "; stored credentials were logged out" : ""}.`
   }
-  get hint() {
+  override get hint() {
     return this.loggedOut
       ? "Sign in again with a method and workspace the policy allows, or ask your administrator."
       : "Use a method and workspace the policy allows, or ask your administrator."
   }
-  readonly exitCode = ExitCode.PolicyViolation
-  override get message() {
-    return this.userMessage
-  }
 }
 
-export class ConfigError extends Data.TaggedError("ConfigError")<{
+export class ConfigError extends UserFacingError("ConfigError", ExitCode.Config)<{
   readonly file: string
   readonly line?: number
   readonly key?: string
@@ -151,16 +144,12 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
     const where = `${this.file}${this.line !== undefined ? `:${this.line}` : ""}`
     return `Invalid configuration in ${where}${this.key !== undefined ? ` (key ${this.key})` : ""}: ${this.detail}`
   }
-  get hint() {
+  override get hint() {
     return "Fix or remove the value; codex-auth never falls back to a default for an invalid setting."
-  }
-  readonly exitCode = ExitCode.Config
-  override get message() {
-    return this.userMessage
   }
 }
 
-export class NetworkError extends Data.TaggedError("NetworkError")<{
+export class NetworkError extends UserFacingError("NetworkError", ExitCode.Network)<{
   /** What we were talking to, e.g. `POST https://auth.openai.com/oauth/token` (never with secrets). */
   readonly target: string
   readonly detail: string
@@ -171,16 +160,9 @@ export class NetworkError extends Data.TaggedError("NetworkError")<{
   get userMessage() {
     return `Network error talking to ${this.target}: ${this.detail}`
   }
-  get hint() {
-    return this.suggestion
-  }
-  readonly exitCode = ExitCode.Network
-  override get message() {
-    return this.userMessage
-  }
 }
 
-export class TlsConfigError extends Data.TaggedError("TlsConfigError")<{
+export class TlsConfigError extends UserFacingError("TlsConfigError", ExitCode.Network)<{
   /** `CODEX_CA_CERTIFICATE` or `SSL_CERT_FILE`. */
   readonly variable: string
   readonly path: string
@@ -189,12 +171,8 @@ export class TlsConfigError extends Data.TaggedError("TlsConfigError")<{
   get userMessage() {
     return `The CA bundle ${this.path} (from ${this.variable}) cannot be used: ${this.detail}`
   }
-  get hint() {
+  override get hint() {
     return `Point ${this.variable} at a readable PEM file with at least one CERTIFICATE block, or unset it. Run \`codex-auth doctor\` for details.`
-  }
-  readonly exitCode = ExitCode.Network
-  override get message() {
-    return this.userMessage
   }
 }
 
@@ -224,7 +202,7 @@ export const LOGIN_FAILURE_CODES = [
 ] as const
 export type LoginFailureCode = (typeof LOGIN_FAILURE_CODES)[number]
 
-export class LoginFailed extends Data.TaggedError("LoginFailed")<{
+export class LoginFailed extends UserFacingError("LoginFailed", ExitCode.LoginFailed)<{
   /** Stable machine code (see {@link LOGIN_FAILURE_CODES}). */
   readonly code: LoginFailureCode
   readonly detail: string
@@ -232,12 +210,5 @@ export class LoginFailed extends Data.TaggedError("LoginFailed")<{
 }> implements UserFacing {
   get userMessage() {
     return `Sign-in failed: ${this.detail}`
-  }
-  get hint() {
-    return this.suggestion
-  }
-  readonly exitCode = ExitCode.LoginFailed
-  override get message() {
-    return this.userMessage
   }
 }
