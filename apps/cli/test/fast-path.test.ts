@@ -105,9 +105,11 @@ interface Situation {
   readonly leanDeclines?: ReadonlyArray<"status" | "token">
 }
 
-// Fixed at load time, so both runs of a pair see the same documents; an hour and a bit ahead, far
-// from the rounding edges of "expires in 60m".
-const exp = nowS() + 3600 + 40
+// Fixed at load time, so both runs of a pair see the same documents; ten hours ahead, so "expires
+// in 10h" / "due in 10h" (whole hours) stay the same for 25 minutes: a loaded machine running this
+// file for minutes never sees the two runs of a pair on both sides of a rounding edge (with
+// "in 60m" the edge was 10 s away).
+const exp = nowS() + 10 * 3600
 
 const reauthMarker = JSON.stringify({
   reason: "refresh_token_reused",

@@ -40,7 +40,7 @@ const UserFacingError = <Tag extends string>(tag: Tag, exitCode: ExitCode) => {
       return this.userMessage
     }
   }
-  return Base as unknown as abstract new<A extends Record<string, any> = {}>(
+  return Base as unknown as abstract new<A extends Record<string, unknown> = Record<never, never>>(
     args: Types.VoidIfEmpty<{ readonly [P in keyof A as P extends "_tag" ? never : P]: A[P] }>
   ) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<A> & Omit<UserFacing, "userMessage">
 }
