@@ -6,12 +6,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 failed=0
-if ! node_modules/.bin/biome lint --error-on-warnings . >/tmp/biome-lint.$$ 2>&1; then
+out="$(node_modules/.bin/biome lint --error-on-warnings . 2>&1)" || {
   failed=1
   echo "lint: biome"
-  cat /tmp/biome-lint.$$
-fi
-rm -f /tmp/biome-lint.$$
+  echo "$out"
+}
 for project in packages/*/tsconfig.json apps/*/tsconfig.json tooling/e2e/tsconfig.json; do
   [ -f "$project" ] || continue
   out="$(node_modules/.bin/effect-language-service diagnostics --project "$project" --format text --severity error,warning --strict 2>&1)" || {

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import type { Selection } from "@codex-auth/storage"
 import type { Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -31,6 +32,6 @@ export const switchFlag = (name: string, description: string) =>
 
 export interface RootFlags {
   readonly codexHome: Option.Option<string>
-  readonly store: Option.Option<"file" | "keyring" | "auto">
+  readonly store: Option.Option<Selection.StoreFlag>
   readonly config: ReadonlyArray<string>
 }

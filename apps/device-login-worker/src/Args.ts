@@ -6,11 +6,12 @@
  * @since 0.1.0
  */
 import { Errors, SafeText } from "@codex-auth/core"
+import type { Selection } from "@codex-auth/storage"
 import { Result } from "effect"
 
 export interface WorkerArgs {
   readonly codexHome: string | undefined
-  readonly store: "file" | "keyring" | "auto" | undefined
+  readonly store: Selection.StoreFlag | undefined
   readonly issuer: string | undefined
   readonly clientId: string | undefined
   readonly config: ReadonlyArray<string>

@@ -11,7 +11,7 @@ import { Command, Flag } from "effect/cli"
 import { scenario } from "./Scenarios.ts"
 
 // Escaped (core `SafeText`): account e-mails and names come from a settings file the user passed.
-const out = (text: string) => Effect.sync(() => void process.stdout.write(`${text.split("\n").map(SafeText.escape).join("\n")}\n`))
+const out = (text: string) => Effect.sync(() => void process.stdout.write(`${SafeText.escapeLines(text)}\n`))
 
 export const serve = Command.make(
   "serve",

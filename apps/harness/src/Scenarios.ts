@@ -255,7 +255,7 @@ export const scenario = Command.make(
         codexHome,
         env,
         requests: () => Effect.runPromise(issuer.requests),
-        log: (line) => process.stdout.write(`${line.split("\n").map(SafeText.escape).join("\n")}\n`)
+        log: (line) => process.stdout.write(`${SafeText.escapeLines(line)}\n`)
       }
       ctx.log(`Mock issuer ${issuer.url}${issuer.caPath ? ` (HTTPS, CA ${issuer.caPath})` : ""}; CODEX_HOME ${codexHome}`)
       const names: ReadonlyArray<Scenario> = name === "all" ? SCENARIOS : [name as Scenario]

@@ -59,6 +59,9 @@ export const escape = (text: string): string =>
     return n <= 0xff ? `\\x${hex(n, 2)}` : `\\u${hex(n, 4)}`
   })
 
+/** {@link escape} line by line: text of several lines keeps its line breaks, and nothing else is raw. */
+export const escapeLines = (text: string): string => text.split("\n").map(escape).join("\n")
+
 /**
  * `JSON.stringify(value, null, space)` (pretty-printed with 2 spaces unless `space` says otherwise; 0: compact) with the characters {@link escape} handles written as
  * `\uXXXX` escapes (JSON.stringify already escapes C0; this adds DEL, C1, bidi and invisible

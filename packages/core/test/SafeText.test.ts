@@ -4,6 +4,12 @@ import fc from "fast-check"
 
 const RAW = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
 
+describe("SafeText.escapeLines", () => {
+  it("keeps line breaks and escapes everything else, line by line", () => {
+    assert.strictEqual(SafeText.escapeLines("one\u001b[2J\ntwo\r\u0007"), "one\\x1b[2J\ntwo\\x0d\\x07")
+  })
+})
+
 describe("SafeText.escape", () => {
   it("makes ESC, BEL, newlines, DEL, C1 and bidi overrides visible", () => {
     assert.strictEqual(SafeText.escape("a\u001b]0;title\u0007b"), "a\\x1b]0;title\\x07b")
