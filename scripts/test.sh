@@ -11,14 +11,16 @@ pnpm install --frozen-lockfile --reporter=append-only
 pnpm turbo run typecheck build --output-logs=errors-only
 bash scripts/lint.sh
 
-report_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-test-report.XXXXXX")"
+# Each package's vitest JSON report, summed at the end; kept (git-ignored) for inspection.
+report_dir="$PWD/test-artifacts/reports"
+rm -rf "$report_dir" && mkdir -p "$report_dir"
 export CODEX_AUTH_TEST_REPORT_DIR="$report_dir"
-mkdir -p test-artifacts
+pack_dir=""
+trap 'rm -rf ${pack_dir:+"$pack_dir"}' EXIT
 status=0
 # The packages as a registry user gets them: pack every publishable one, publint and attw on each.
 pack_dir="$(mktemp -d "${TMPDIR:-/tmp}/codex-auth-tarballs.XXXXXX")"
 bash scripts/pack.sh --no-build --out "$pack_dir" --lint || status=$?
-rm -rf "$pack_dir"
 scripts/keyring-session.sh pnpm turbo run test --concurrency=1 --continue --output-logs=full || status=$?
 CODEX_AUTH_TEST_REPORT_SUFFIX="-no-dbus" CODEX_AUTH_KEYRING_EXPECT=unavailable \
   env -u DBUS_SESSION_BUS_ADDRESS pnpm --filter @codex-auth/storage run test:keyring || status=$?

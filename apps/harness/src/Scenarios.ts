@@ -13,7 +13,7 @@
 import { SafeText } from "@codex-auth/core"
 import { MockIssuer, type RecordedRequest } from "@codex-auth/mock-server"
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
 import { tmpdir } from "node:os"
@@ -227,9 +227,10 @@ export const scenario = Command.make(
     name: Argument.Literals("name", [...SCENARIOS, "all"]).pipe(Argument.withDescription(`One of ${SCENARIOS.join(", ")}, or all`)),
     cli: Flag.String("cli").pipe(Flag.withDescription("Path to codex-auth.mjs (default: the built apps/cli bundle next to this harness)"), Flag.optional),
     codex: Flag.String("codex").pipe(Flag.withDescription("Path to the real Codex CLI, for the interop scenario"), Flag.optional),
-    tls: Flag.Boolean("tls").pipe(Flag.withDescription("Serve the mock over HTTPS with a fresh private CA (passed to codex-auth as CODEX_CA_CERTIFICATE)"), Flag.withDefault(false))
+    tls: Flag.Boolean("tls").pipe(Flag.withDescription("Serve the mock over HTTPS with a fresh private CA (passed to codex-auth as CODEX_CA_CERTIFICATE)"), Flag.withDefault(false)),
+    keep: Flag.Boolean("keep").pipe(Flag.withDescription("Keep the scenario's temporary directory (CODEX_HOME, CA) afterwards, to inspect it"), Flag.withDefault(false))
   },
-  Effect.fn("harness.scenario")(function*({ cli, codex, name, tls }) {
+  Effect.fn("harness.scenario")(function*({ cli, codex, keep, name, tls }) {
     const cliPath = Option.getOrElse(cli, defaultCli)
     if (!existsSync(cliPath)) return yield* Effect.die(new Error(`${cliPath} does not exist: build the CLI first (pnpm turbo run build)`))
     const work = mkdtempSync(join(tmpdir(), "codex-auth-scenario-"))
@@ -273,7 +274,10 @@ export const scenario = Command.make(
       }
       ctx.log(failures.length === 0 ? `\nAll ${names.length} scenario(s) passed.` : `\n${failures.length} of ${names.length} scenario(s) failed: ${failures.join(", ")}`)
       return failures
-    }))
+    })).pipe(Effect.ensuring(Effect.sync(() => {
+      if (keep) process.stdout.write(`Kept ${SafeText.escapeLines(work)}\n`)
+      else rmSync(work, { recursive: true, force: true })
+    })))
     if (failed.length > 0) return yield* new ScenarioFailed({ failed })
   })
 ).pipe(
