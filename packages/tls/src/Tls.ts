@@ -15,7 +15,7 @@ import { Effect, Layer, Redacted, type Scope } from "effect"
 import { NetworkError, type TlsConfigError } from "@codex-auth/core/Errors"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as tls from "node:tls"
-import { EnvHttpProxyAgent, WebSocket, type Dispatcher } from "undici"
+import { buildConnector, EnvHttpProxyAgent, WebSocket, type Dispatcher } from "undici"
 import { type CaBundle, type CaSelection, type Env, loadCaBundle, selectCaBundle, trustedRoots } from "./CaBundle.ts"
 import { type ProxyEntry, ProxyConfigError, proxyFor, type ProxySettings, readProxySettings } from "./Proxy.ts"
 
@@ -85,20 +85,39 @@ export const nodeTlsOptions = (settings: NetworkSettings): { ca: Array<string> }
 })
 
 /**
+ * The direct connection's connector (what undici builds from `connect: { secureContext }`), whose
+ * secure context is made on the first `https:` connection: reading the operating system's roots
+ * and parsing a few hundred certificates costs about 40 ms, which an `http://` issuer (a local
+ * mock) never needs.
+ */
+const lazyTlsConnector = (settings: NetworkSettings): buildConnector.connector => {
+  let plain: buildConnector.connector | undefined
+  let secure: buildConnector.connector | undefined
+  return (options, callback) => {
+    const connect = options.protocol === "https:"
+      ? (secure ??= buildConnector({ secureContext: secureContextFor(settings) }))
+      : (plain ??= buildConnector({}))
+    connect(options, callback)
+  }
+}
+
+/**
  * Builds the undici dispatcher: an `EnvHttpProxyAgent` whose proxy variables come from `settings`
  * (never re-read from `process.env`), with the custom trust store on the direct connection, the
  * tunnelled origin connection and an `https://` proxy connection alike. Not scoped: close it.
+ * Without a proxy, the trust store is built on the first `https:` connection.
  */
 export const makeDispatcherUnsafe = (settings: NetworkSettings): Dispatcher => {
-  const secureContext = secureContextFor(settings)
+  const proxied = settings.proxy.http !== undefined || settings.proxy.https !== undefined
+  // undici copies the proxy agents' TLS options when it builds them: with a proxy, build it now.
+  const proxyTls = proxied ? { requestTls: { secureContext: secureContextFor(settings) }, proxyTls: { secureContext: secureContextFor(settings) } } : {}
   const agent = new EnvHttpProxyAgent({
     // An empty string (not undefined) stops undici from falling back to process.env.
     httpProxy: settings.proxy.http === undefined ? "" : Redacted.value(settings.proxy.http.url),
     httpsProxy: settings.proxy.https === undefined ? "" : Redacted.value(settings.proxy.https.url),
     noProxy: settings.proxy.noProxy?.value ?? "",
-    connect: { secureContext },
-    requestTls: { secureContext },
-    proxyTls: { secureContext }
+    connect: lazyTlsConnector(settings),
+    ...proxyTls
   })
   return recordingProxy(agent, settings.proxy)
 }
